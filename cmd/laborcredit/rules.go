@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"laborcredit/engine"
+)
+
+func rulesCommand() *command {
+	return &command{
+		name:  "rules",
+		short: "check, test, evaluate and simulate rule sets",
+		subs: []*command{
+			{name: "check", short: "compile rule sets and report every error", run: rulesCheck},
+			{name: "test", short: "run the *_test.yaml cases beside rule sets", run: rulesTest},
+			{name: "eval", short: "evaluate facts (one document or JSON Lines) with a rule set", run: rulesEval},
+			{name: "simulate", short: "compare a draft rule set with a base one over facts", run: rulesSimulate},
+		},
+	}
+}
+
+func rulesCheck(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rules check", "laborcredit rules check FILE...")
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("rules check: name at least one rule-set file")
+	}
+	failed := 0
+	for _, f := range files {
+		rs, err := engine.LoadFile(f)
+		if err != nil {
+			failed++
+			var rse engine.RuleSetError
+			if errors.As(err, &rse) {
+				for _, re := range rse {
+					if re.File != "" {
+						re.File = f // the path as given, not only its base name
+					}
+					fmt.Fprintln(e.stderr, re.Error())
+				}
+			} else {
+				fmt.Fprintf(e.stderr, "%s: %v\n", f, err)
+			}
+			continue
+		}
+		fmt.Fprintf(e.stdout, "ok %s: %s v%d, %d rules, %d awards, %s\n", f, rs.ID, rs.Version, len(rs.Rules()), len(rs.Awards()), rs.Hash)
+	}
+	if failed > 0 {
+		fmt.Fprintf(e.stderr, "%d of %d rule sets have errors\n", failed, len(files))
+		return errSilent
+	}
+	return nil
+}
+
+func rulesTest(_ context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rules test", "laborcredit rules test [PATH...]  (default: scoring-rules)")
+	verbose := fs.Bool("v", false, "print every case, not only the failing ones")
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		paths = []string{"scoring-rules"}
+	}
+	files, err := engine.TestFiles(paths...)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no *_test.yaml files under %s", strings.Join(paths, ", "))
+	}
+	passed, failed := 0, 0
+	for _, f := range files {
+		results, err := engine.RunTestFile(f)
+		if err != nil {
+			fmt.Fprintf(e.stderr, "%s: %v\n", f, err)
+			failed++
+			continue
+		}
+		for _, r := range results {
+			if r.Passed() {
+				passed++
+				if *verbose {
+					fmt.Fprintf(e.stdout, "ok   %s:%d: %s\n", r.File, r.Line, r.Name)
+				}
+				continue
+			}
+			failed++
+			fmt.Fprintf(e.stdout, "FAIL %s\n", r)
+		}
+	}
+	fmt.Fprintf(e.stdout, "%d passed, %d failed\n", passed, failed)
+	if failed > 0 {
+		return errSilent
+	}
+	return nil
+}
+
+// openInput opens a file, or stdin for "-".
+func openInput(e *env, name string) (io.Reader, func(), error) {
+	if name == "-" {
+		return e.stdin, func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, func() { f.Close() }, nil
+}
+
+func rulesEval(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rules eval", "laborcredit rules eval --rules FILE --facts FILE|-")
+	rulesFile := fs.String("rules", "", "rule-set YAML file (required)")
+	factsFile := fs.String("facts", "", "facts: one JSON document, or JSON Lines (one employer per line); - for stdin (required)")
+	strict := fs.Bool("strict", false, "stop at the first bad line instead of reporting it and going on")
+	workers := fs.Int("workers", 0, "goroutines evaluating JSON Lines (default: the number of CPUs)")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("rules eval: unexpected argument %q", pos[0])
+	}
+	if *rulesFile == "" || *factsFile == "" {
+		return usagef("rules eval: --rules and --facts are required")
+	}
+	rs, err := engine.LoadFile(*rulesFile)
+	if err != nil {
+		return err
+	}
+	in, closeIn, err := openInput(e, *factsFile)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	stream, single, err := readFactsInput(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *factsFile, err)
+	}
+	if single != nil {
+		f, err := engine.DecodeFacts(single)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *factsFile, err)
+		}
+		res, err := engine.Evaluate(rs, f)
+		if err != nil {
+			return err
+		}
+		var out bytes.Buffer
+		if err := json.Indent(&out, res.AppendJSON(nil), "", "  "); err != nil {
+			return err
+		}
+		out.WriteByte('\n')
+		_, err = e.stdout.Write(out.Bytes())
+		return err
+	}
+
+	w := bufio.NewWriterSize(e.stdout, 1<<16)
+	n, bad := 0, 0
+	err = streamFacts(ctx, stream, *workers,
+		func(f *engine.Facts) ([]byte, error) {
+			res, err := engine.Evaluate(rs, f)
+			if err != nil {
+				return nil, err
+			}
+			return append(res.AppendJSON(make([]byte, 0, 512)), '\n'), nil
+		},
+		func(line int, out []byte, err error) error {
+			if err != nil {
+				bad++
+				fmt.Fprintf(e.stderr, "%s:%d: %v\n", *factsFile, line, err)
+				if *strict {
+					return errSilent
+				}
+				return nil
+			}
+			n++
+			_, werr := w.Write(out)
+			return werr
+		})
+	if ferr := w.Flush(); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if bad > 0 {
+		fmt.Fprintf(e.stderr, "%d employers evaluated, %d bad lines\n", n, bad)
+		return errSilent
+	}
+	return nil
+}
+
+func rulesSimulate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rules simulate", "laborcredit rules simulate --base FILE --draft FILE --facts FILE|-")
+	baseFile := fs.String("base", "", "the rule set in force (required)")
+	draftFile := fs.String("draft", "", "the draft rule set (required)")
+	factsFile := fs.String("facts", "", "facts as JSON Lines, or - for stdin (required)")
+	show := fs.Int("show", 20, "how many changed employers to list")
+	asJSON := fs.Bool("json", false, "print the result as JSON")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usagef("rules simulate: unexpected argument %q", pos[0])
+	}
+	if *baseFile == "" || *draftFile == "" || *factsFile == "" {
+		return usagef("rules simulate: --base, --draft and --facts are required")
+	}
+	base, err := engine.LoadFile(*baseFile)
+	if err != nil {
+		return err
+	}
+	draft, err := engine.LoadFile(*draftFile)
+	if err != nil {
+		return err
+	}
+	in, closeIn, err := openInput(e, *factsFile)
+	if err != nil {
+		return err
+	}
+	defer closeIn()
+	stream, single, err := readFactsInput(in)
+	if err != nil {
+		return fmt.Errorf("%s: %w", *factsFile, err)
+	}
+	if single != nil {
+		stream = bytes.NewReader(compactJSON(single))
+	}
+	sim := engine.NewSimulation(base, draft, *show)
+	bad := 0
+	err = streamFacts(ctx, stream, 0,
+		func(f *engine.Facts) (engine.Comparison, error) { return engine.Compare(base, draft, f) },
+		func(line int, c engine.Comparison, err error) error {
+			if err != nil {
+				bad++
+				fmt.Fprintf(e.stderr, "%s:%d: %v\n", *factsFile, line, err)
+				return nil
+			}
+			sim.Add(c)
+			return nil
+		})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(sim); err != nil {
+			return err
+		}
+	} else {
+		printSimulation(e.stdout, sim)
+	}
+	if bad > 0 {
+		fmt.Fprintf(e.stderr, "%d bad lines skipped\n", bad)
+		return errSilent
+	}
+	return nil
+}
+
+func compactJSON(b []byte) []byte {
+	var out bytes.Buffer
+	if err := json.Compact(&out, b); err != nil {
+		return b
+	}
+	out.WriteByte('\n')
+	return out.Bytes()
+}
+
+func printSimulation(w io.Writer, s *engine.Simulation) {
+	fmt.Fprintf(w, "base:  %s (%s)\ndraft: %s (%s)\n\n", s.Base.ID, s.Base.Hash, s.Draft.ID, s.Draft.Hash)
+	fmt.Fprintf(w, "%-12s", "base\\draft")
+	for _, g := range s.Draft.Grades {
+		fmt.Fprintf(w, "%10s", g)
+	}
+	fmt.Fprintln(w)
+	for _, bg := range s.Base.Grades {
+		fmt.Fprintf(w, "%-12s", bg)
+		for _, dg := range s.Draft.Grades {
+			fmt.Fprintf(w, "%10d", s.Matrix[bg][dg])
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "\n%d employers, %d change grade\n", s.Employers, s.Changed)
+	if len(s.First) > 0 {
+		fmt.Fprintf(w, "\nfirst %d that change:\n", len(s.First))
+	}
+	for _, c := range s.First {
+		fmt.Fprintf(w, "  %s  %s → %s", c.USCC, c.BaseGrade, c.DraftGrade)
+		if len(c.OnlyBase) > 0 {
+			fmt.Fprintf(w, "  no longer: %s", strings.Join(c.OnlyBase, ", "))
+		}
+		if len(c.OnlyDraft) > 0 {
+			fmt.Fprintf(w, "  now: %s", strings.Join(c.OnlyDraft, ", "))
+		}
+		fmt.Fprintln(w)
+	}
+}

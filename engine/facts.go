@@ -1,0 +1,451 @@
+package engine
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+)
+
+// MaxListLen is the longest list (cases, violations of one case, history)
+// that one employer's facts may hold. Longer lists are rejected at decoding,
+// so one malformed document cannot make an evaluation unbounded.
+const MaxListLen = 1000
+
+// Facts is one employer's compliance record for one period: the input of
+// Evaluate. Its field names (the json and expr tags) are the names rule
+// expressions use. Dates are "YYYY-MM-DD" strings ("" when absent), so they
+// compare in date order with <, ==, >=; amounts are CNY.
+type Facts struct {
+	Period       int            `json:"period" expr:"period"`
+	Employer     Employer       `json:"employer" expr:"employer"`
+	AnnualReview AnnualReview   `json:"annual_review" expr:"annual_review"`
+	Cases        []Case         `json:"cases" expr:"cases"`
+	Complaints   int            `json:"complaints" expr:"complaints"`
+	WageDeposit  WageDeposit    `json:"wage_deposit" expr:"wage_deposit"`
+	Blacklisted  bool           `json:"blacklisted" expr:"blacklisted"`
+	History      []HistoryEntry `json:"history" expr:"history"`
+}
+
+// Employer identifies the rated employer.
+type Employer struct {
+	USCC      string `json:"uscc" expr:"uscc"`
+	Name      string `json:"name" expr:"name"`
+	Region    string `json:"region" expr:"region"`
+	Industry  string `json:"industry" expr:"industry"`
+	Employees int    `json:"employees" expr:"employees"`
+}
+
+// AnnualReview is the employer's yearly written declaration (书面审查).
+type AnnualReview struct {
+	Submitted       bool `json:"submitted" expr:"submitted"`
+	OnTime          bool `json:"on_time" expr:"on_time"`
+	Employees       int  `json:"employees" expr:"employees"`
+	ContractsSigned int  `json:"contracts_signed" expr:"contracts_signed"`
+	Insured         int  `json:"insured" expr:"insured"`
+	RosterComplete  bool `json:"roster_complete" expr:"roster_complete"`
+}
+
+// Case is one inspection or complaint case against the employer.
+type Case struct {
+	ID              string   `json:"id" expr:"id"`
+	Source          string   `json:"source" expr:"source"`
+	Opened          string   `json:"opened" expr:"opened"`
+	Concluded       string   `json:"concluded" expr:"concluded"`
+	Violations      []string `json:"violations" expr:"violations"`
+	Outcome         string   `json:"outcome" expr:"outcome"`
+	OrderRefused    bool     `json:"order_refused" expr:"order_refused"`
+	Obstructed      bool     `json:"obstructed" expr:"obstructed"`
+	MassIncident    bool     `json:"mass_incident" expr:"mass_incident"`
+	SeriousImpact   bool     `json:"serious_impact" expr:"serious_impact"`
+	Criminal        bool     `json:"criminal" expr:"criminal"`
+	BackWages       float64  `json:"back_wages" expr:"back_wages"`
+	WorkersAffected int      `json:"workers_affected" expr:"workers_affected"`
+}
+
+// WageDeposit is the wage-guarantee deposit obligation (工资保证金).
+type WageDeposit struct {
+	Required bool `json:"required" expr:"required"`
+	Paid     bool `json:"paid" expr:"paid"`
+}
+
+// HistoryEntry is one earlier published grade of the employer.
+type HistoryEntry struct {
+	Period int    `json:"period" expr:"period"`
+	Grade  string `json:"grade" expr:"grade"`
+}
+
+// Case sources, violations and outcomes: the enumerations of DESIGN.md.
+var (
+	CaseSources = []string{"complaint", "routine_inspection", "special_inspection", "written_review"}
+	Violations  = []string{"child_labor", "forced_labor", "wage_arrears", "below_min_wage", "overtime",
+		"no_contract", "social_insurance", "illegal_dispatch", "illegal_job_agency",
+		"female_minor_protection", "deposit_or_id_retention", "discrimination", "no_roster", "other"}
+	Outcomes = []string{"pending", "no_violation", "rectified", "penalized"}
+)
+
+// FieldError is one problem with one field of a facts document. Path is the
+// JSON path of the field, e.g. "cases[2].concluded".
+type FieldError struct {
+	Path   string
+	Reason string
+}
+
+func (e *FieldError) Error() string { return e.Path + ": " + e.Reason }
+
+// FactsError lists every problem found in one facts document. It unwraps to
+// its *FieldError items, so errors.As finds the first of them.
+type FactsError []*FieldError
+
+func (e FactsError) Error() string {
+	var b bytes.Buffer
+	for i, fe := range e {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(fe.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the field errors.
+func (e FactsError) Unwrap() []error {
+	out := make([]error, len(e))
+	for i, fe := range e {
+		out[i] = fe
+	}
+	return out
+}
+
+// DecodeFacts decodes one facts document strictly: unknown fields, values of
+// the wrong JSON type, trailing data, and everything Validate rejects are
+// errors that name the JSON path. The error is a FactsError.
+func DecodeFacts(data []byte) (*Facts, error) {
+	f := new(Facts)
+	if err := DecodeFactsInto(data, f); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// DecodeFactsInto is DecodeFacts into a caller-owned Facts, which is reset
+// first; it lets a stream reuse one value.
+func DecodeFactsInto(data []byte, f *Facts) error {
+	*f = Facts{Cases: f.Cases[:0], History: f.History[:0]}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(f); err != nil {
+		return explainDecodeError(data, err)
+	}
+	if dec.More() {
+		return FactsError{{Path: "$", Reason: "unexpected data after the facts object"}}
+	}
+	return f.Validate()
+}
+
+// explainDecodeError turns an encoding/json error into a FactsError with
+// the JSON path of the offending field. encoding/json does not report the
+// path of an unknown field, so the document is walked again against the
+// Facts type to find it.
+func explainDecodeError(data []byte, err error) error {
+	var syn *json.SyntaxError
+	if errors.As(err, &syn) {
+		return FactsError{{Path: "$", Reason: fmt.Sprintf("invalid JSON at byte %d: %s", syn.Offset, syn.Error())}}
+	}
+	var doc any
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.UseNumber()
+	if derr := d.Decode(&doc); derr != nil {
+		return FactsError{{Path: "$", Reason: "invalid JSON: " + derr.Error()}}
+	}
+	if fe := walkShape(doc, factsShape, "$"); fe != nil {
+		return FactsError{fe}
+	}
+	return FactsError{{Path: "$", Reason: err.Error()}}
+}
+
+// shape describes the JSON form of Facts for walkShape.
+type shape struct {
+	kind   byte // 'o' object, 'a' array, 's' string, 'i' integer, 'n' number, 'b' bool
+	fields map[string]*shape
+	elem   *shape
+}
+
+var (
+	strShape  = &shape{kind: 's'}
+	intShape  = &shape{kind: 'i'}
+	numShape  = &shape{kind: 'n'}
+	boolShape = &shape{kind: 'b'}
+
+	factsShape = &shape{kind: 'o', fields: map[string]*shape{
+		"period": intShape,
+		"employer": {kind: 'o', fields: map[string]*shape{
+			"uscc": strShape, "name": strShape, "region": strShape, "industry": strShape, "employees": intShape}},
+		"annual_review": {kind: 'o', fields: map[string]*shape{
+			"submitted": boolShape, "on_time": boolShape, "employees": intShape,
+			"contracts_signed": intShape, "insured": intShape, "roster_complete": boolShape}},
+		"cases": {kind: 'a', elem: &shape{kind: 'o', fields: map[string]*shape{
+			"id": strShape, "source": strShape, "opened": strShape, "concluded": strShape,
+			"violations": {kind: 'a', elem: strShape}, "outcome": strShape,
+			"order_refused": boolShape, "obstructed": boolShape, "mass_incident": boolShape,
+			"serious_impact": boolShape, "criminal": boolShape,
+			"back_wages": numShape, "workers_affected": intShape}}},
+		"complaints":   intShape,
+		"wage_deposit": {kind: 'o', fields: map[string]*shape{"required": boolShape, "paid": boolShape}},
+		"blacklisted":  boolShape,
+		"history": {kind: 'a', elem: &shape{kind: 'o', fields: map[string]*shape{
+			"period": intShape, "grade": strShape}}},
+	}}
+)
+
+func joinPath(parent, field string) string {
+	if parent == "$" {
+		return field
+	}
+	return parent + "." + field
+}
+
+// walkShape returns the first place where v does not fit s, or nil.
+func walkShape(v any, s *shape, path string) *FieldError {
+	if v == nil {
+		return nil // null leaves the zero value, as encoding/json does
+	}
+	switch s.kind {
+	case 'o':
+		m, ok := v.(map[string]any)
+		if !ok {
+			return &FieldError{path, "must be an object, got " + jsonKind(v)}
+		}
+		for k, fv := range m {
+			fs, ok := s.fields[k]
+			if !ok {
+				return &FieldError{joinPath(path, k), "unknown field"}
+			}
+			if fe := walkShape(fv, fs, joinPath(path, k)); fe != nil {
+				return fe
+			}
+		}
+	case 'a':
+		a, ok := v.([]any)
+		if !ok {
+			return &FieldError{path, "must be an array, got " + jsonKind(v)}
+		}
+		for i, ev := range a {
+			if fe := walkShape(ev, s.elem, path+"["+strconv.Itoa(i)+"]"); fe != nil {
+				return fe
+			}
+		}
+	case 's':
+		if _, ok := v.(string); !ok {
+			return &FieldError{path, "must be a string, got " + jsonKind(v)}
+		}
+	case 'b':
+		if _, ok := v.(bool); !ok {
+			return &FieldError{path, "must be true or false, got " + jsonKind(v)}
+		}
+	case 'i', 'n':
+		n, ok := v.(json.Number)
+		if !ok {
+			return &FieldError{path, "must be a number, got " + jsonKind(v)}
+		}
+		if s.kind == 'i' {
+			if _, err := strconv.ParseInt(string(n), 10, 64); err != nil {
+				return &FieldError{path, "must be a whole number, got " + string(n)}
+			}
+		}
+	}
+	return nil
+}
+
+func jsonKind(v any) string {
+	switch v.(type) {
+	case map[string]any:
+		return "an object"
+	case []any:
+		return "an array"
+	case string:
+		return "a string"
+	case bool:
+		return "a boolean"
+	case json.Number:
+		return "a number"
+	}
+	return "null"
+}
+
+// Validate checks the values of f: required fields, enumerations, dates,
+// the USCC check character, the shape of the region code, list lengths and
+// signs. It returns a FactsError naming every bad field, or nil.
+func (f *Facts) Validate() error {
+	var errs FactsError
+	add := func(path, reason string) {
+		if len(errs) < 50 {
+			errs = append(errs, &FieldError{Path: path, Reason: reason})
+		}
+	}
+	if f.Period < 1990 || f.Period > 2100 {
+		add("period", fmt.Sprintf("must be a year between 1990 and 2100, got %d", f.Period))
+	}
+	e := &f.Employer
+	if e.USCC == "" {
+		add("employer.uscc", "required")
+	} else if err := CheckUSCC(e.USCC); err != nil {
+		add("employer.uscc", "not a valid unified social credit code: "+err.Error())
+	}
+	if e.Name == "" {
+		add("employer.name", "required")
+	}
+	if !IsRegionCode(e.Region) {
+		add("employer.region", fmt.Sprintf("must be a 6-digit GB/T 2260 region code, got %q", e.Region))
+	}
+	if e.Employees < 0 {
+		add("employer.employees", "must not be negative")
+	}
+	ar := &f.AnnualReview
+	for _, n := range [...]struct {
+		path string
+		v    int
+	}{{"annual_review.employees", ar.Employees}, {"annual_review.contracts_signed", ar.ContractsSigned}, {"annual_review.insured", ar.Insured}} {
+		if n.v < 0 {
+			add(n.path, "must not be negative")
+		}
+	}
+	if ar.OnTime && !ar.Submitted {
+		add("annual_review.on_time", "cannot be true when submitted is false")
+	}
+	if f.Complaints < 0 {
+		add("complaints", "must not be negative")
+	}
+	if len(f.Cases) > MaxListLen {
+		add("cases", fmt.Sprintf("at most %d cases, got %d", MaxListLen, len(f.Cases)))
+	} else {
+		for i := range f.Cases {
+			f.Cases[i].validate("cases["+strconv.Itoa(i)+"]", add)
+			for j := 0; j < i; j++ {
+				if f.Cases[j].ID == f.Cases[i].ID && f.Cases[i].ID != "" {
+					add("cases["+strconv.Itoa(i)+"].id", fmt.Sprintf("duplicate case id %q (also cases[%d])", f.Cases[i].ID, j))
+					break
+				}
+			}
+		}
+	}
+	if len(f.History) > MaxListLen {
+		add("history", fmt.Sprintf("at most %d entries, got %d", MaxListLen, len(f.History)))
+	} else {
+		prev := f.Period
+		for i, h := range f.History {
+			p := "history[" + strconv.Itoa(i) + "]"
+			if h.Period >= prev {
+				add(p+".period", fmt.Sprintf("must be earlier than %d (history is newest first, before the rated period)", prev))
+			}
+			prev = h.Period
+			if h.Grade == "" {
+				add(p+".grade", "required")
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+func (c *Case) validate(p string, add func(path, reason string)) {
+	if c.ID == "" {
+		add(p+".id", "required")
+	}
+	if !oneOf(c.Source, CaseSources) {
+		add(p+".source", fmt.Sprintf("unknown value %q (want one of %v)", c.Source, CaseSources))
+	}
+	if c.Opened == "" {
+		add(p+".opened", "required")
+	} else if !ValidDate(c.Opened) {
+		add(p+".opened", fmt.Sprintf("not a date (want YYYY-MM-DD): %q", c.Opened))
+	}
+	if c.Concluded != "" {
+		if !ValidDate(c.Concluded) {
+			add(p+".concluded", fmt.Sprintf("not a date (want YYYY-MM-DD): %q", c.Concluded))
+		} else if ValidDate(c.Opened) && c.Concluded < c.Opened {
+			add(p+".concluded", fmt.Sprintf("%s is before opened %s", c.Concluded, c.Opened))
+		}
+	}
+	if len(c.Violations) > len(Violations) {
+		add(p+".violations", fmt.Sprintf("at most %d violations, got %d", len(Violations), len(c.Violations)))
+	} else {
+		for j, v := range c.Violations {
+			if !oneOf(v, Violations) {
+				add(p+".violations["+strconv.Itoa(j)+"]", fmt.Sprintf("unknown value %q", v))
+			}
+		}
+	}
+	if !oneOf(c.Outcome, Outcomes) {
+		add(p+".outcome", fmt.Sprintf("unknown value %q (want one of %v)", c.Outcome, Outcomes))
+	}
+	if c.BackWages < 0 {
+		add(p+".back_wages", "must not be negative")
+	}
+	if c.WorkersAffected < 0 {
+		add(p+".workers_affected", "must not be negative")
+	}
+}
+
+func oneOf(s string, set []string) bool {
+	for _, v := range set {
+		if s == v {
+			return true
+		}
+	}
+	return false
+}
+
+// ValidDate reports whether s is a real calendar date written YYYY-MM-DD.
+func ValidDate(s string) bool {
+	_, _, _, ok := parseDate(s)
+	return ok
+}
+
+func parseDate(s string) (y, m, d int, ok bool) {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return 0, 0, 0, false
+	}
+	for i := 0; i < 10; i++ {
+		if i != 4 && i != 7 && (s[i] < '0' || s[i] > '9') {
+			return 0, 0, 0, false
+		}
+	}
+	y = int(s[0]-'0')*1000 + int(s[1]-'0')*100 + int(s[2]-'0')*10 + int(s[3]-'0')
+	m = int(s[5]-'0')*10 + int(s[6]-'0')
+	d = int(s[8]-'0')*10 + int(s[9]-'0')
+	if y < 1 || m < 1 || m > 12 || d < 1 || d > daysIn(y, m) {
+		return 0, 0, 0, false
+	}
+	return y, m, d, true
+}
+
+func daysIn(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// dayNumber is the number of days from 1970-01-01 to the date (civil
+// calendar, proleptic Gregorian).
+func dayNumber(y, m, d int) int {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return era*146097 + doe - 719468
+}

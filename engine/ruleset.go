@@ -1,0 +1,503 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/file"
+	"github.com/goccy/go-yaml"
+	"github.com/goccy/go-yaml/ast"
+)
+
+// Limits on rule sets, so that a hostile or careless rule set cannot make
+// loading or evaluation unbounded.
+const (
+	// MaxNodes is the largest expression, in AST nodes, that a rule set may hold.
+	MaxNodes = 2000
+	// MaxExprLen is the longest expression source, in bytes.
+	MaxExprLen = 8192
+	// MaxRules is the most rules, lets and awards (each) in one rule set.
+	MaxRules = 500
+)
+
+// RuleSet is a compiled rule set. It is immutable and safe for concurrent
+// use by any number of goroutines.
+type RuleSet struct {
+	ID           string
+	Version      int
+	Title        string
+	Grades       []string // best first
+	DefaultGrade string
+	Hash         string // "sha256:" + hex of the canonical content
+	Source       []byte // the YAML as loaded
+
+	rules    []*Rule
+	lets     []Let
+	awards   []*Award
+	score    *Score
+	program  prog   // lets, rules, grade and awards
+	evidence []prog // per rule, nil Program when it has no evidence
+	layout   outputLayout
+	vms      sync.Pool
+	fileName string
+}
+
+// Rule is one compiled rule of a rule set.
+type Rule struct {
+	ID       string
+	When     string
+	Cap      string  // grade cap, "" for none
+	Points   float64 // constant points, when PointsExpr is ""
+	PointsX  string  // points expression, "" when the points are constant
+	Basis    string
+	Reason   string
+	Evidence string // evidence expression, "" for none
+	Line     int    // line of the rule in its file
+}
+
+// Let is one named expression computed once per employer.
+type Let struct {
+	Name string
+	Expr string
+	Line int
+}
+
+// Award is an award-eligibility rule.
+type Award struct {
+	ID    string
+	Title string
+	When  string
+	Line  int
+}
+
+// Score is the optional point scale of a rule set.
+type Score struct {
+	Base  float64
+	Bands []Band // highest minimum first
+}
+
+// Band maps a minimum score to a grade.
+type Band struct {
+	Min   float64 `json:"min"`
+	Grade string  `json:"grade"`
+}
+
+// Rules returns the rules in file order. The slice must not be modified.
+func (rs *RuleSet) Rules() []*Rule { return rs.rules }
+
+// Lets returns the named expressions in order.
+func (rs *RuleSet) Lets() []Let { return rs.lets }
+
+// Awards returns the award rules in file order.
+func (rs *RuleSet) Awards() []*Award { return rs.awards }
+
+// Score returns the point scale, or nil when the rule set grades by caps only.
+func (rs *RuleSet) Score() *Score { return rs.score }
+
+// GradeRank returns the index of g in Grades (0 is best), or -1.
+func (rs *RuleSet) GradeRank(g string) int {
+	for i, x := range rs.Grades {
+		if x == g {
+			return i
+		}
+	}
+	return -1
+}
+
+// --- YAML form ---
+
+type ruleSetSpec struct {
+	ID           string      `yaml:"id" json:"id"`
+	Version      int         `yaml:"version" json:"version"`
+	Title        string      `yaml:"title" json:"title"`
+	Grades       []string    `yaml:"grades" json:"grades"`
+	DefaultGrade string      `yaml:"default_grade" json:"default_grade"`
+	Let          letsSpec    `yaml:"let" json:"let"`
+	Rules        []ruleSpec  `yaml:"rules" json:"rules"`
+	Score        *scoreSpec  `yaml:"score" json:"score,omitempty"`
+	Awards       []awardSpec `yaml:"awards" json:"awards"`
+}
+
+type ruleSpec struct {
+	ID       string     `yaml:"id" json:"id"`
+	When     exprText   `yaml:"when" json:"when"`
+	Cap      string     `yaml:"cap" json:"cap,omitempty"`
+	Points   pointsSpec `yaml:"points" json:"points"`
+	Basis    string     `yaml:"basis" json:"basis,omitempty"`
+	Reason   string     `yaml:"reason" json:"reason"`
+	Evidence exprText   `yaml:"evidence" json:"evidence"`
+}
+
+type scoreSpec struct {
+	Base  float64 `yaml:"base" json:"base"`
+	Bands []Band  `yaml:"bands" json:"bands"`
+}
+
+type awardSpec struct {
+	ID    string   `yaml:"id" json:"id"`
+	Title string   `yaml:"title" json:"title"`
+	When  exprText `yaml:"when" json:"when"`
+}
+
+// exprText is an expression string with the line it starts on.
+type exprText struct {
+	Src  string
+	Line int
+}
+
+func (e *exprText) UnmarshalYAML(n ast.Node) error {
+	switch v := n.(type) {
+	case *ast.StringNode:
+		e.Src, e.Line = v.Value, v.Token.Position.Line
+	case *ast.LiteralNode:
+		e.Src, e.Line = v.Value.Value, v.Start.Position.Line+1
+	case *ast.NullNode:
+		*e = exprText{}
+	default:
+		return fmt.Errorf("line %d: an expression must be a string, got %s", n.GetToken().Position.Line, n.Type())
+	}
+	e.Src = strings.TrimSpace(e.Src)
+	return nil
+}
+
+func (e exprText) MarshalJSON() ([]byte, error) { return json.Marshal(e.Src) }
+
+// pointsSpec is either a constant number or an expression.
+type pointsSpec struct {
+	Const float64
+	Expr  exprText
+	Set   bool
+}
+
+func (p *pointsSpec) UnmarshalYAML(n ast.Node) error {
+	switch v := n.(type) {
+	case *ast.IntegerNode:
+		f, err := strconv.ParseFloat(v.Token.Value, 64)
+		if err != nil {
+			return fmt.Errorf("line %d: points: %w", v.Token.Position.Line, err)
+		}
+		p.Const, p.Set = f, true
+	case *ast.FloatNode:
+		p.Const, p.Set = v.Value, true
+	case *ast.NullNode:
+		*p = pointsSpec{}
+	default:
+		if err := p.Expr.UnmarshalYAML(n); err != nil {
+			return err
+		}
+		p.Set = true
+	}
+	return nil
+}
+
+func (p pointsSpec) MarshalJSON() ([]byte, error) {
+	if p.Expr.Src != "" {
+		return json.Marshal(p.Expr.Src)
+	}
+	return json.Marshal(p.Const)
+}
+
+// letsSpec keeps the order of the let mapping.
+type letsSpec []letSpec
+
+type letSpec struct {
+	Name string   `json:"name"`
+	Expr exprText `json:"expr"`
+	Line int      `json:"-"`
+}
+
+func (l *letsSpec) UnmarshalYAML(n ast.Node) error {
+	switch v := n.(type) {
+	case *ast.NullNode:
+		*l = nil
+		return nil
+	case *ast.MappingNode:
+		for _, mv := range v.Values {
+			if err := l.add(mv); err != nil {
+				return err
+			}
+		}
+		return nil
+	case *ast.MappingValueNode:
+		return l.add(v)
+	}
+	return fmt.Errorf("line %d: let must be a mapping of name: expression", n.GetToken().Position.Line)
+}
+
+func (l *letsSpec) add(mv *ast.MappingValueNode) error {
+	name := mv.Key.GetToken().Value
+	var e exprText
+	if err := e.UnmarshalYAML(mv.Value); err != nil {
+		return err
+	}
+	*l = append(*l, letSpec{Name: name, Expr: e, Line: mv.Key.GetToken().Position.Line})
+	return nil
+}
+
+// LoadFile reads and compiles a rule set from a YAML file.
+func LoadFile(path string) (*RuleSet, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read rule set: %w", err)
+	}
+	return Load(filepath.Base(path), data)
+}
+
+var identRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+var ruleIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
+
+// Load compiles a rule set from YAML. name is used in error messages (the
+// file name). Every problem found is reported, as a RuleSetError of
+// *RuleError values naming file, line, rule id and position.
+func Load(name string, data []byte) (*RuleSet, error) {
+	var spec ruleSetSpec
+	if err := yaml.UnmarshalWithOptions(data, &spec, yaml.Strict()); err != nil {
+		return nil, RuleSetError{{File: name, Err: errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))}}
+	}
+	c := &compiler{file: name}
+	rs := c.build(&spec)
+	if len(c.errs) > 0 {
+		return nil, c.errs
+	}
+	canon, err := json.Marshal(&spec)
+	if err != nil {
+		return nil, fmt.Errorf("hash rule set: %w", err)
+	}
+	sum := sha256.Sum256(canon)
+	rs.Hash = "sha256:" + hex.EncodeToString(sum[:])
+	rs.Source = data
+	rs.fileName = name
+	return rs, nil
+}
+
+type compiler struct {
+	file string
+	errs RuleSetError
+	env  map[string]any // names in scope for single-expression checks
+}
+
+func (c *compiler) fail(line int, rule, field string, err error) {
+	c.errs = append(c.errs, &RuleError{File: c.file, Line: line, Rule: rule, Field: field, Err: err})
+}
+
+func (c *compiler) failf(line int, rule, field, format string, args ...any) {
+	c.fail(line, rule, field, fmt.Errorf(format, args...))
+}
+
+func (c *compiler) build(s *ruleSetSpec) *RuleSet {
+	rs := &RuleSet{ID: s.ID, Version: s.Version, Title: s.Title, Grades: s.Grades, DefaultGrade: s.DefaultGrade}
+	if !ruleIDRe.MatchString(s.ID) {
+		c.failf(0, "", "id", "rule set id %q must be lower-case letters, digits, '-', '_' or '.'", s.ID)
+	}
+	if s.Version < 0 {
+		c.failf(0, "", "version", "must not be negative")
+	}
+	if len(s.Grades) == 0 {
+		c.failf(0, "", "grades", "at least one grade is required, best first")
+	}
+	seenGrade := map[string]bool{}
+	for _, g := range s.Grades {
+		if g == "" || seenGrade[g] {
+			c.failf(0, "", "grades", "grade %q is empty or listed twice", g)
+		}
+		seenGrade[g] = true
+	}
+	if rs.DefaultGrade == "" && len(s.Grades) > 0 {
+		rs.DefaultGrade = s.Grades[0]
+	}
+	if rs.DefaultGrade != "" && !seenGrade[rs.DefaultGrade] {
+		c.failf(0, "", "default_grade", "%q is not one of grades %v", rs.DefaultGrade, s.Grades)
+	}
+	if len(s.Rules) > MaxRules || len(s.Let) > MaxRules || len(s.Awards) > MaxRules {
+		c.failf(0, "", "", "at most %d rules, lets and awards each", MaxRules)
+		return rs
+	}
+	if s.Score != nil {
+		rs.score = &Score{Base: s.Score.Base, Bands: s.Score.Bands}
+		if len(s.Score.Bands) == 0 {
+			c.failf(0, "", "score.bands", "at least one band is required")
+		}
+		for i, b := range s.Score.Bands {
+			if !seenGrade[b.Grade] {
+				c.failf(0, "", "score.bands", "band %d: grade %q is not one of grades %v", i, b.Grade, s.Grades)
+			}
+			if i > 0 && b.Min >= s.Score.Bands[i-1].Min {
+				c.failf(0, "", "score.bands", "band %d: min %g must be lower than the band before (highest first)", i, b.Min)
+			}
+			if i > 0 && seenGrade[b.Grade] && rs.GradeRank(b.Grade) < rs.GradeRank(s.Score.Bands[i-1].Grade) {
+				c.failf(0, "", "score.bands", "band %d: grade %q is better than the band above it", i, b.Grade)
+			}
+		}
+	}
+
+	c.env = factsEnv()
+	reserved := map[string]bool{"grade": true, "score": true}
+	for _, l := range s.Let {
+		switch {
+		case !identRe.MatchString(l.Name):
+			c.failf(l.Line, l.Name, "let", "name must be lower-case letters, digits and '_', starting with a letter")
+			continue
+		case reserved[l.Name] || c.env[l.Name] != nil || isFactsName(l.Name) || isFuncName(l.Name):
+			c.failf(l.Line, l.Name, "let", "name %q is already a fact, a function or a reserved name", l.Name)
+			continue
+		}
+		t, ok := c.check(l.Expr, l.Name, "let", nil)
+		if !ok {
+			// Keep the name in scope so later expressions do not report it again.
+			c.env[l.Name] = nil
+			continue
+		}
+		c.env[l.Name] = zeroOf(t)
+		rs.lets = append(rs.lets, Let{Name: l.Name, Expr: l.Expr.Src, Line: l.Line})
+	}
+
+	seen := map[string]bool{}
+	for i := range s.Rules {
+		r := &s.Rules[i]
+		line := r.When.Line
+		if !ruleIDRe.MatchString(r.ID) {
+			c.failf(line, r.ID, "id", "rule %d: id %q must be lower-case letters, digits, '-', '_' or '.'", i+1, r.ID)
+		} else if seen[r.ID] {
+			c.failf(line, r.ID, "id", "duplicate rule id")
+		}
+		seen[r.ID] = true
+		rule := &Rule{ID: r.ID, When: r.When.Src, Cap: r.Cap, Basis: r.Basis, Reason: r.Reason, Evidence: r.Evidence.Src, Line: line}
+		if r.Cap != "" && !seenGrade[r.Cap] {
+			c.failf(line, r.ID, "cap", "grade %q is not one of grades %v", r.Cap, s.Grades)
+		}
+		if r.Cap == "" && !r.Points.Set {
+			c.failf(line, r.ID, "", "a rule needs a cap, points, or both")
+		}
+		if r.Points.Set && s.Score == nil {
+			c.failf(line, r.ID, "points", "points need a score section in the rule set")
+		}
+		if strings.TrimSpace(r.Reason) == "" {
+			c.failf(line, r.ID, "reason", "required: the reason is what an employer is told")
+		}
+		c.check(r.When, r.ID, "when", reflect.TypeFor[bool]())
+		if r.Points.Expr.Src != "" {
+			rule.PointsX = r.Points.Expr.Src
+			c.check(r.Points.Expr, r.ID, "points", reflect.TypeFor[float64]())
+		} else {
+			rule.Points = r.Points.Const
+		}
+		if r.Evidence.Src != "" {
+			c.check(r.Evidence, r.ID, "evidence", reflect.TypeFor[[]any]())
+		}
+		rs.rules = append(rs.rules, rule)
+	}
+
+	c.env["grade"] = ""
+	if s.Score != nil {
+		c.env["score"] = float64(0)
+	}
+	seenAward := map[string]bool{}
+	for i := range s.Awards {
+		a := &s.Awards[i]
+		if !ruleIDRe.MatchString(a.ID) {
+			c.failf(a.When.Line, a.ID, "id", "award %d: id %q must be lower-case letters, digits, '-', '_' or '.'", i+1, a.ID)
+		} else if seenAward[a.ID] {
+			c.failf(a.When.Line, a.ID, "id", "duplicate award id")
+		}
+		seenAward[a.ID] = true
+		if strings.TrimSpace(a.Title) == "" {
+			c.failf(a.When.Line, a.ID, "title", "required")
+		}
+		c.check(a.When, a.ID, "when", reflect.TypeFor[bool]())
+		rs.awards = append(rs.awards, &Award{ID: a.ID, Title: a.Title, When: a.When.Src, Line: a.When.Line})
+	}
+	if len(c.errs) > 0 {
+		return rs
+	}
+	if err := rs.compileProgram(); err != nil {
+		var re *RuleError
+		if errors.As(err, &re) {
+			re.File = c.file
+			c.errs = append(c.errs, re)
+		} else {
+			c.fail(0, "", "", err)
+		}
+	}
+	return rs
+}
+
+// check compiles one expression in the current scope and returns its type.
+// want is bool, float64 (any number) or []any (any list); nil for any type.
+func (c *compiler) check(e exprText, rule, field string, want reflect.Type) (reflect.Type, bool) {
+	if e.Src == "" {
+		c.failf(e.Line, rule, field, "expression is required")
+		return nil, false
+	}
+	if len(e.Src) > MaxExprLen {
+		c.failf(e.Line, rule, field, "expression is %d bytes, more than the limit of %d", len(e.Src), MaxExprLen)
+		return nil, false
+	}
+	opts := exprOptions(c.env)
+	switch want {
+	case reflect.TypeFor[bool]():
+		opts = append(opts, expr.AsBool())
+	case reflect.TypeFor[float64]():
+		opts = append(opts, expr.AsFloat64())
+	}
+	p, err := expr.Compile(e.Src, opts...)
+	if err != nil {
+		c.fail(exprLine(e, err), rule, field, err)
+		return nil, false
+	}
+	t := p.Node().Type()
+	if want == reflect.TypeFor[[]any]() && t != nil && t.Kind() != reflect.Slice && t.Kind() != reflect.Array && t.Kind() != reflect.Interface {
+		c.failf(e.Line, rule, field, "must be a list of record ids, got %s", t)
+		return nil, false
+	}
+	return t, true
+}
+
+// exprLine is the file line of an expression error: the expression's first
+// line plus the error's line inside it.
+func exprLine(e exprText, err error) int {
+	var fe *file.Error
+	if errors.As(err, &fe) && fe.Line > 0 {
+		return e.Line + fe.Line - 1
+	}
+	return e.Line
+}
+
+// factsEnv is the compile-time scope of the facts: each top-level field of
+// Facts by its expr name, as a zero value of its type.
+func factsEnv() map[string]any {
+	env := map[string]any{}
+	t := reflect.TypeFor[Facts]()
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		env[f.Tag.Get("expr")] = reflect.Zero(f.Type).Interface()
+	}
+	return env
+}
+
+func isFactsName(name string) bool {
+	t := reflect.TypeFor[Facts]()
+	for i := 0; i < t.NumField(); i++ {
+		if t.Field(i).Tag.Get("expr") == name {
+			return true
+		}
+	}
+	return false
+}
+
+func zeroOf(t reflect.Type) any {
+	if t == nil || t.Kind() == reflect.Interface {
+		return nil
+	}
+	return reflect.Zero(t).Interface()
+}
