@@ -1,9 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"sort"
 
 	"laborcredit/engine"
@@ -18,9 +21,10 @@ func demoCommand() *command {
 }
 
 func runDemo(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "demo", "laborcredit demo [--employers N] [--seed S]")
+	fs := newFlags(e, "demo", "laborcredit demo [--employers N] [--seed S] [--write-facts FILE]")
 	n := fs.Int("employers", 5000, "number of synthetic employers")
 	seed := fs.Uint64("seed", 1, "random seed; the same seed gives the same province")
+	factsOut := fs.String("write-facts", "", "also write the synthetic facts as JSON Lines to FILE, to try `rules eval` and `rules simulate` on")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -39,6 +43,15 @@ func runDemo(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	var facts *bufio.Writer
+	if *factsOut != "" {
+		fo, err := os.Create(*factsOut)
+		if err != nil {
+			return err
+		}
+		defer fo.Close()
+		facts = bufio.NewWriterSize(fo, 1<<20)
+	}
 	rng := rand.New(rand.NewPCG(*seed, 2026))
 	counts := map[string]int{}
 	fired := map[string]int{}
@@ -46,6 +59,16 @@ func runDemo(_ context.Context, e *env, args []string) error {
 	var example *engine.Result
 	for i := range *n {
 		f := syntheticFacts(rng, i)
+		if facts != nil {
+			b, err := json.Marshal(f)
+			if err != nil {
+				return err
+			}
+			facts.Write(b)
+			if err := facts.WriteByte('\n'); err != nil {
+				return fmt.Errorf("write facts: %w", err)
+			}
+		}
 		res, err := engine.Evaluate(rs, f)
 		if err != nil {
 			return fmt.Errorf("employer %s: %w", f.Employer.USCC, err)
@@ -57,6 +80,11 @@ func runDemo(_ context.Context, e *env, args []string) error {
 		awards += len(res.Awards)
 		if example == nil && res.Grade == "C" {
 			example = &res
+		}
+	}
+	if facts != nil {
+		if err := facts.Flush(); err != nil {
+			return fmt.Errorf("write facts: %w", err)
 		}
 	}
 	fmt.Fprintf(e.stdout, "laborcredit demo: %d synthetic employers of Hubei (420000), period 2026, rule set %s\n%s\n\n", *n, rs.ID, rs.Hash)
