@@ -77,6 +77,15 @@ func BenchmarkEvaluateNational(b *testing.B) {
 		require.NoError(b, err)
 		require.Equal(b, "A", res.Grade)
 	})
+	b.Run("vm", func(b *testing.B) {
+		b.ReportAllocs()
+		var res Result
+		for b.Loop() {
+			res, err = evaluateVM(rs, f)
+		}
+		require.NoError(b, err)
+		require.Equal(b, "A", res.Grade)
+	})
 	b.Run("handwritten", func(b *testing.B) {
 		b.ReportAllocs()
 		var g string

@@ -42,21 +42,131 @@ type AwardResult struct {
 // Evaluate runs rule set rs over one employer's facts. f must be valid (see
 // Facts.Validate); Evaluate neither changes nor keeps it. A run-time failure
 // of an expression is returned as an error wrapping ErrEvaluation and a
-// *RuleError naming the rule; it never panics.
+// *RuleError naming the rule; it never panics. It is safe for concurrent use.
 func Evaluate(rs *RuleSet, f *Facts) (res Result, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: rule set %s: %v", ErrEvaluation, rs.ID, r)
 		}
 	}()
+	if p := rs.fast; p != nil {
+		fr, _ := p.frames.Get().(*frame)
+		if fr == nil {
+			fr = p.newFrame()
+		}
+		defer func() { fr.release(); p.frames.Put(fr) }()
+		if p.run(fr, f, rs) {
+			return rs.fastResult(fr, f)
+		}
+		// A run-time failure: the VM gives the error its exact message
+		// and position.
+	}
+	return evaluateVM(rs, f)
+}
+
+func (rs *RuleSet) fastResult(fr *frame, f *Facts) (Result, error) {
+	res := Result{
+		USCC:        f.Employer.USCC,
+		Period:      f.Period,
+		RuleSet:     rs.ID,
+		RuleSetHash: rs.Hash,
+		Grade:       fr.grade,
+		Score:       fr.score,
+		HasScore:    rs.score != nil,
+	}
+	n := 0
+	for _, fired := range fr.fired {
+		if fired {
+			n++
+		}
+	}
+	if n > 0 {
+		res.Fired = make([]Fired, 0, n)
+		for i, r := range rs.rules {
+			if fr.fired[i] {
+				res.Fired = append(res.Fired, Fired{Rule: r.ID, Cap: r.Cap, Points: fr.points[i], Basis: r.Basis, Reason: r.Reason})
+			}
+		}
+		if err := rs.addEvidence(&res, f); err != nil {
+			return Result{}, err
+		}
+	}
+	res.Awards = rs.awardResults(fr.awards)
+	return res, nil
+}
+
+// awardResults returns the awards whose flag is set. A contiguous run of
+// awards is a sub-slice of a shared, read-only list, so the common case
+// allocates nothing.
+func (rs *RuleSet) awardResults(eligible []bool) []AwardResult {
+	first, last, gaps := -1, -1, false
+	for i, ok := range eligible {
+		if !ok {
+			continue
+		}
+		if first < 0 {
+			first = i
+		} else if last != i-1 {
+			gaps = true
+		}
+		last = i
+	}
+	if first < 0 {
+		return nil
+	}
+	if !gaps {
+		return rs.awardList[first : last+1 : last+1]
+	}
+	var out []AwardResult
+	for i, ok := range eligible {
+		if ok {
+			out = append(out, rs.awardList[i])
+		}
+	}
+	return out
+}
+
+// addEvidence runs the evidence programs of the fired rules. They run on
+// the VM: evidence is needed only for the few employers with a finding.
+func (rs *RuleSet) addEvidence(res *Result, f *Facts) error {
+	var v *vm.VM
+	env := any(*f)
+	for j := range res.Fired {
+		fr := &res.Fired[j]
+		i := rs.ruleIndex[fr.Rule]
+		p := rs.evidence[i]
+		if p.Program == nil {
+			continue
+		}
+		if v == nil {
+			v, _ = rs.vms.Get().(*vm.VM)
+			if v == nil {
+				v = &vm.VM{}
+			}
+			defer rs.vms.Put(v)
+		}
+		ev, err := v.Run(p.Program, env)
+		if err != nil {
+			return rs.runError(err, p.spans)
+		}
+		if fr.Evidence, err = evidence(ev); err != nil {
+			r := rs.rules[i]
+			return fmt.Errorf("%w: %w", ErrEvaluation, &RuleError{File: rs.fileName, Line: r.Line, Rule: r.ID, Field: "evidence", Err: err})
+		}
+	}
+	return nil
+}
+
+// evaluateVM evaluates with expr's VM: the reference implementation, and
+// the path for rule sets beyond the fast path.
+func evaluateVM(rs *RuleSet, f *Facts) (Result, error) {
 	v, _ := rs.vms.Get().(*vm.VM)
 	if v == nil {
 		v = &vm.VM{}
 	}
-	defer rs.vms.Put(v)
 	// By value: field reads of a non-addressable struct do not allocate.
-	env := any(*f)
-	out, err := v.Run(rs.program.Program, env)
+	out, err := v.Run(rs.program.Program, any(*f))
+	rs.vms.Put(v)
 	if err != nil {
 		return Result{}, rs.runError(err, rs.program.spans)
 	}
@@ -65,7 +175,7 @@ func Evaluate(rs *RuleSet, f *Facts) (res Result, err error) {
 		return Result{}, fmt.Errorf("%w: rule set %s: unexpected program output %T", ErrEvaluation, rs.ID, out)
 	}
 	lay := &rs.layout
-	res = Result{
+	res := Result{
 		USCC:        f.Employer.USCC,
 		Period:      f.Period,
 		RuleSet:     rs.ID,
@@ -96,23 +206,17 @@ func Evaluate(rs *RuleSet, f *Facts) (res Result, err error) {
 					return Result{}, err
 				}
 			}
-			if p := rs.evidence[i]; p.Program != nil {
-				ev, err := v.Run(p.Program, env)
-				if err != nil {
-					return Result{}, rs.runError(err, p.spans)
-				}
-				if fr.Evidence, err = evidence(ev); err != nil {
-					return Result{}, fmt.Errorf("%w: %w", ErrEvaluation, &RuleError{File: rs.fileName, Line: r.Line, Rule: r.ID, Field: "evidence", Err: err})
-				}
-			}
 			res.Fired = append(res.Fired, fr)
 		}
-	}
-	for i, a := range rs.awards {
-		if arr[lay.awards+i] == true {
-			res.Awards = append(res.Awards, AwardResult{ID: a.ID, Title: a.Title})
+		if err := rs.addEvidence(&res, f); err != nil {
+			return Result{}, err
 		}
 	}
+	eligible := make([]bool, len(rs.awards))
+	for i := range rs.awards {
+		eligible[i] = arr[lay.awards+i] == true
+	}
+	res.Awards = rs.awardResults(eligible)
 	return res, nil
 }
 

@@ -379,8 +379,17 @@ func (c *Case) validate(p string, add func(path, reason string)) {
 			}
 		}
 	}
-	if !oneOf(c.Outcome, Outcomes) {
+	switch {
+	case !oneOf(c.Outcome, Outcomes):
 		add(p+".outcome", fmt.Sprintf("unknown value %q (want one of %v)", c.Outcome, Outcomes))
+	case c.Outcome == "pending" && c.Concluded != "":
+		add(p+".outcome", "pending, but the case has a concluded date")
+	case c.Outcome != "pending" && c.Concluded == "":
+		add(p+".concluded", fmt.Sprintf("required when the outcome is %s", c.Outcome))
+	case c.Outcome == "no_violation" && len(c.Violations) > 0:
+		add(p+".violations", "listed, but the outcome is no_violation")
+	case (c.Outcome == "rectified" || c.Outcome == "penalized") && len(c.Violations) == 0:
+		add(p+".violations", fmt.Sprintf("at least one is required when the outcome is %s", c.Outcome))
 	}
 	if c.BackWages < 0 {
 		add(p+".back_wages", "must not be negative")

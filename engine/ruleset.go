@@ -15,9 +15,10 @@ import (
 	"sync"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/goccy/go-yaml"
-	"github.com/goccy/go-yaml/ast"
+	yast "github.com/goccy/go-yaml/ast"
 )
 
 // Limits on rule sets, so that a hostile or careless rule set cannot make
@@ -42,15 +43,19 @@ type RuleSet struct {
 	Hash         string // "sha256:" + hex of the canonical content
 	Source       []byte // the YAML as loaded
 
-	rules    []*Rule
-	lets     []Let
-	awards   []*Award
-	score    *Score
-	program  prog   // lets, rules, grade and awards
-	evidence []prog // per rule, nil Program when it has no evidence
-	layout   outputLayout
-	vms      sync.Pool
-	fileName string
+	rules     []*Rule
+	lets      []Let
+	awards    []*Award
+	score     *Score
+	program   prog         // lets, rules, grade and awards
+	evidence  []prog       // per rule, nil Program when it has no evidence
+	fast      *fastProgram // nil when the rule set needs expr's VM
+	vmWhy     string       // why fast is nil
+	ruleIndex map[string]int
+	awardList []AwardResult // read-only; results share it
+	layout    outputLayout
+	vms       sync.Pool
+	fileName  string
 }
 
 // Rule is one compiled rule of a rule set.
@@ -156,13 +161,13 @@ type exprText struct {
 	Line int
 }
 
-func (e *exprText) UnmarshalYAML(n ast.Node) error {
+func (e *exprText) UnmarshalYAML(n yast.Node) error {
 	switch v := n.(type) {
-	case *ast.StringNode:
+	case *yast.StringNode:
 		e.Src, e.Line = v.Value, v.Token.Position.Line
-	case *ast.LiteralNode:
+	case *yast.LiteralNode:
 		e.Src, e.Line = v.Value.Value, v.Start.Position.Line+1
-	case *ast.NullNode:
+	case *yast.NullNode:
 		*e = exprText{}
 	default:
 		return fmt.Errorf("line %d: an expression must be a string, got %s", n.GetToken().Position.Line, n.Type())
@@ -180,17 +185,17 @@ type pointsSpec struct {
 	Set   bool
 }
 
-func (p *pointsSpec) UnmarshalYAML(n ast.Node) error {
+func (p *pointsSpec) UnmarshalYAML(n yast.Node) error {
 	switch v := n.(type) {
-	case *ast.IntegerNode:
+	case *yast.IntegerNode:
 		f, err := strconv.ParseFloat(v.Token.Value, 64)
 		if err != nil {
 			return fmt.Errorf("line %d: points: %w", v.Token.Position.Line, err)
 		}
 		p.Const, p.Set = f, true
-	case *ast.FloatNode:
+	case *yast.FloatNode:
 		p.Const, p.Set = v.Value, true
-	case *ast.NullNode:
+	case *yast.NullNode:
 		*p = pointsSpec{}
 	default:
 		if err := p.Expr.UnmarshalYAML(n); err != nil {
@@ -217,25 +222,25 @@ type letSpec struct {
 	Line int      `json:"-"`
 }
 
-func (l *letsSpec) UnmarshalYAML(n ast.Node) error {
+func (l *letsSpec) UnmarshalYAML(n yast.Node) error {
 	switch v := n.(type) {
-	case *ast.NullNode:
+	case *yast.NullNode:
 		*l = nil
 		return nil
-	case *ast.MappingNode:
+	case *yast.MappingNode:
 		for _, mv := range v.Values {
 			if err := l.add(mv); err != nil {
 				return err
 			}
 		}
 		return nil
-	case *ast.MappingValueNode:
+	case *yast.MappingValueNode:
 		return l.add(v)
 	}
 	return fmt.Errorf("line %d: let must be a mapping of name: expression", n.GetToken().Position.Line)
 }
 
-func (l *letsSpec) add(mv *ast.MappingValueNode) error {
+func (l *letsSpec) add(mv *yast.MappingValueNode) error {
 	name := mv.Key.GetToken().Value
 	var e exprText
 	if err := e.UnmarshalYAML(mv.Value); err != nil {
@@ -282,9 +287,11 @@ func Load(name string, data []byte) (*RuleSet, error) {
 }
 
 type compiler struct {
-	file string
-	errs RuleSetError
-	env  map[string]any // names in scope for single-expression checks
+	file  string
+	errs  RuleSetError
+	env   scope         // names in scope for single-expression checks, with their types
+	fc    *fastCompiler // nil once an expression is beyond the fast path
+	vmWhy string        // the expression that turned the fast path off
 }
 
 func (c *compiler) fail(line int, rule, field string, err error) {
@@ -342,23 +349,25 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 	}
 
 	c.env = factsEnv()
+	c.fc = newFastCompiler()
 	reserved := map[string]bool{"grade": true, "score": true}
 	for _, l := range s.Let {
 		switch {
 		case !identRe.MatchString(l.Name):
 			c.failf(l.Line, l.Name, "let", "name must be lower-case letters, digits and '_', starting with a letter")
 			continue
-		case reserved[l.Name] || c.env[l.Name] != nil || isFactsName(l.Name) || isFuncName(l.Name):
+		case reserved[l.Name] || c.env.has(l.Name) || isFuncName(l.Name):
 			c.failf(l.Line, l.Name, "let", "name %q is already a fact, a function or a reserved name", l.Name)
 			continue
 		}
-		t, ok := c.check(l.Expr, l.Name, "let", nil)
+		node, ok := c.check(l.Expr, l.Name, "let", nil)
+		c.fast(node, ok, func(n ast.Node) error { return c.fc.addLet(l.Name, n) })
 		if !ok {
 			// Keep the name in scope so later expressions do not report it again.
-			c.env[l.Name] = nil
+			c.env.set(l.Name, nil)
 			continue
 		}
-		c.env[l.Name] = zeroOf(t)
+		c.env.set(l.Name, c.letType(l.Name, node))
 		rs.lets = append(rs.lets, Let{Name: l.Name, Expr: l.Expr.Src, Line: l.Line})
 	}
 
@@ -385,12 +394,25 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 		if strings.TrimSpace(r.Reason) == "" {
 			c.failf(line, r.ID, "reason", "required: the reason is what an employer is told")
 		}
-		c.check(r.When, r.ID, "when", reflect.TypeFor[bool]())
+		node, ok := c.check(r.When, r.ID, "when", reflect.TypeFor[bool]())
+		c.fast(node, ok, func(n ast.Node) error {
+			b, err := c.fc.compileBool(n)
+			c.fc.p.whens = append(c.fc.p.whens, b)
+			return err
+		})
 		if r.Points.Expr.Src != "" {
 			rule.PointsX = r.Points.Expr.Src
-			c.check(r.Points.Expr, r.ID, "points", reflect.TypeFor[float64]())
+			node, ok := c.check(r.Points.Expr, r.ID, "points", reflect.TypeFor[float64]())
+			c.fast(node, ok, func(n ast.Node) error {
+				f, err := c.fc.compileFloat(n)
+				c.fc.p.points = append(c.fc.p.points, f)
+				return err
+			})
 		} else {
 			rule.Points = r.Points.Const
+			if c.fc != nil {
+				c.fc.p.points = append(c.fc.p.points, nil)
+			}
 		}
 		if r.Evidence.Src != "" {
 			c.check(r.Evidence, r.ID, "evidence", reflect.TypeFor[[]any]())
@@ -398,9 +420,9 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 		rs.rules = append(rs.rules, rule)
 	}
 
-	c.env["grade"] = ""
+	c.env.set("grade", reflect.TypeFor[string]())
 	if s.Score != nil {
-		c.env["score"] = float64(0)
+		c.env.set("score", reflect.TypeFor[float64]())
 	}
 	seenAward := map[string]bool{}
 	for i := range s.Awards {
@@ -414,11 +436,27 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 		if strings.TrimSpace(a.Title) == "" {
 			c.failf(a.When.Line, a.ID, "title", "required")
 		}
-		c.check(a.When, a.ID, "when", reflect.TypeFor[bool]())
+		node, ok := c.check(a.When, a.ID, "when", reflect.TypeFor[bool]())
+		c.fast(node, ok, func(n ast.Node) error {
+			b, err := c.fc.compileBool(n)
+			c.fc.p.awards = append(c.fc.p.awards, b)
+			return err
+		})
 		rs.awards = append(rs.awards, &Award{ID: a.ID, Title: a.Title, When: a.When.Src, Line: a.When.Line})
 	}
 	if len(c.errs) > 0 {
 		return rs
+	}
+	if c.fc != nil {
+		rs.fast = c.fc.p
+	}
+	rs.vmWhy = c.vmWhy
+	rs.ruleIndex = make(map[string]int, len(rs.rules))
+	for i, r := range rs.rules {
+		rs.ruleIndex[r.ID] = i
+	}
+	for _, a := range rs.awards {
+		rs.awardList = append(rs.awardList, AwardResult{ID: a.ID, Title: a.Title})
 	}
 	if err := rs.compileProgram(); err != nil {
 		var re *RuleError
@@ -434,7 +472,7 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 
 // check compiles one expression in the current scope and returns its type.
 // want is bool, float64 (any number) or []any (any list); nil for any type.
-func (c *compiler) check(e exprText, rule, field string, want reflect.Type) (reflect.Type, bool) {
+func (c *compiler) check(e exprText, rule, field string, want reflect.Type) (ast.Node, bool) {
 	if e.Src == "" {
 		c.failf(e.Line, rule, field, "expression is required")
 		return nil, false
@@ -443,7 +481,7 @@ func (c *compiler) check(e exprText, rule, field string, want reflect.Type) (ref
 		c.failf(e.Line, rule, field, "expression is %d bytes, more than the limit of %d", len(e.Src), MaxExprLen)
 		return nil, false
 	}
-	opts := exprOptions(c.env)
+	opts := exprOptions(c.env.value())
 	switch want {
 	case reflect.TypeFor[bool]():
 		opts = append(opts, expr.AsBool())
@@ -460,7 +498,19 @@ func (c *compiler) check(e exprText, rule, field string, want reflect.Type) (ref
 		c.failf(e.Line, rule, field, "must be a list of record ids, got %s", t)
 		return nil, false
 	}
-	return t, true
+	return p.Node(), true
+}
+
+// fast feeds a checked expression to the fast-path compiler; the first
+// expression it cannot take turns the fast path off for the rule set.
+func (c *compiler) fast(node ast.Node, ok bool, add func(ast.Node) error) {
+	if c.fc == nil || !ok {
+		return
+	}
+	if err := add(node); err != nil {
+		c.fc = nil
+		c.vmWhy = fmt.Sprintf("%s: %v", node, err)
+	}
 }
 
 // exprLine is the file line of an expression error: the expression's first
@@ -473,31 +523,69 @@ func exprLine(e exprText, err error) int {
 	return e.Line
 }
 
-// factsEnv is the compile-time scope of the facts: each top-level field of
-// Facts by its expr name, as a zero value of its type.
-func factsEnv() map[string]any {
-	env := map[string]any{}
+// scope is the compile-time environment of single expressions: the facts
+// fields, then the lets in order, then grade and score for awards. It is
+// given to expr as a struct type made with reflect.StructOf, so that a let
+// whose type is unknown is a field of type any, which expr treats as
+// dynamic (a map entry of nil would be typed nil).
+type scope struct {
+	fields []reflect.StructField
+	cached any
+}
+
+func factsEnv() scope {
+	var sc scope
 	t := reflect.TypeFor[Facts]()
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
-		env[f.Tag.Get("expr")] = reflect.Zero(f.Type).Interface()
+		sc.set(f.Tag.Get("expr"), f.Type)
 	}
-	return env
+	return sc
 }
 
-func isFactsName(name string) bool {
-	t := reflect.TypeFor[Facts]()
-	for i := 0; i < t.NumField(); i++ {
-		if t.Field(i).Tag.Get("expr") == name {
+func (sc *scope) has(name string) bool {
+	for _, f := range sc.fields {
+		if f.Tag.Get("expr") == name {
 			return true
 		}
 	}
 	return false
 }
 
-func zeroOf(t reflect.Type) any {
-	if t == nil || t.Kind() == reflect.Interface {
-		return nil
+// set adds a name; a nil type means unknown (any).
+func (sc *scope) set(name string, t reflect.Type) {
+	if t == nil {
+		t = reflect.TypeFor[any]()
 	}
-	return reflect.Zero(t).Interface()
+	sc.fields = append(sc.fields, reflect.StructField{
+		Name: fmt.Sprintf("F%d", len(sc.fields)),
+		Type: t,
+		Tag:  reflect.StructTag(`expr:"` + name + `"`),
+	})
+	sc.cached = nil
+}
+
+func (sc *scope) value() any {
+	if sc.cached == nil {
+		sc.cached = reflect.New(reflect.StructOf(sc.fields)).Elem().Interface()
+	}
+	return sc.cached
+}
+
+// letType is the static type of a let for the expressions after it: the
+// fast path's type where it has one (it knows that a sum of amounts is a
+// number, where expr's checker does not), else the checker's, else nil
+// (unknown).
+func (c *compiler) letType(name string, node ast.Node) reflect.Type {
+	if c.fc != nil {
+		if l, ok := c.fc.lets[name]; ok {
+			if t := l.c.t.reflectType(); t != nil {
+				return t
+			}
+		}
+	}
+	if t := node.Type(); t != nil && t.Kind() != reflect.Interface {
+		return t
+	}
+	return nil
 }
