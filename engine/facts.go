@@ -132,7 +132,12 @@ func DecodeFacts(data []byte) (*Facts, error) {
 // DecodeFactsInto is DecodeFacts into a caller-owned Facts, which is reset
 // first; it lets a stream reuse one value.
 func DecodeFactsInto(data []byte, f *Facts) error {
-	*f = Facts{Cases: f.Cases[:0], History: f.History[:0]}
+	// Keep the lists' memory but zero every element: encoding/json decodes
+	// into reused elements without clearing the fields a line leaves out.
+	cases, hist := f.Cases[:cap(f.Cases)], f.History[:cap(f.History)]
+	clear(cases)
+	clear(hist)
+	*f = Facts{Cases: cases[:0], History: hist[:0]}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(f); err != nil {

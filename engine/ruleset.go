@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
@@ -250,13 +249,14 @@ func (l *letsSpec) add(mv *yast.MappingValueNode) error {
 	return nil
 }
 
-// LoadFile reads and compiles a rule set from a YAML file.
+// LoadFile reads and compiles a rule set from a YAML file. Errors name the
+// file by path as given.
 func LoadFile(path string) (*RuleSet, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("read rule set: %w", err)
 	}
-	return Load(filepath.Base(path), data)
+	return Load(path, data)
 }
 
 var identRe = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)

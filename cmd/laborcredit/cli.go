@@ -100,29 +100,39 @@ func printGroupHelp(w io.Writer, c *command, path []string) {
 	fmt.Fprintf(w, "\nRun '%s <command> --help' for a command's flags.\n", strings.Join(path, " "))
 }
 
-// newFlags makes a flag set whose --help prints usage and the flags to stdout.
-func newFlags(e *env, name, usage string) *flag.FlagSet {
+// flagSet is a flag set with the usage line of its command.
+type flagSet struct {
+	*flag.FlagSet
+	usage string
+	out   io.Writer
+}
+
+// newFlags makes a flag set; --help prints the usage and the flags to
+// stdout, a bad flag only a short error (parseFlags).
+func newFlags(e *env, name, usage string) *flagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	fs.Usage = func() {
-		fmt.Fprintf(e.stdout, "Usage: %s\n\nFlags:\n", usage)
-		fs.SetOutput(e.stdout)
-		fs.PrintDefaults()
-		fs.SetOutput(io.Discard)
-	}
-	return fs
+	fs.Usage = func() {} // flag calls it on every error; help is printed once, by parseFlags
+	return &flagSet{FlagSet: fs, usage: usage, out: e.stdout}
+}
+
+func (fs *flagSet) printHelp() {
+	fmt.Fprintf(fs.out, "Usage: %s\n\nFlags:\n", fs.usage)
+	fs.SetOutput(fs.out)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
 }
 
 // parseFlags parses flags anywhere among the arguments (before or after
 // positional ones) and returns the positional arguments. Everything after
 // "--" is positional.
-func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+func parseFlags(fs *flagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		rest := args
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				fs.Usage()
+				fs.printHelp()
 				return nil, err
 			}
 			return nil, usagef("%s: %v", fs.Name(), err)

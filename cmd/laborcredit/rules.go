@@ -44,9 +44,6 @@ func rulesCheck(_ context.Context, e *env, args []string) error {
 			var rse engine.RuleSetError
 			if errors.As(err, &rse) {
 				for _, re := range rse {
-					if re.File != "" {
-						re.File = f // the path as given, not only its base name
-					}
 					fmt.Fprintln(e.stderr, re.Error())
 				}
 			} else {
@@ -144,7 +141,7 @@ func rulesEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeIn()
-	stream, single, err := readFactsInput(in)
+	stream, single, err := readFactsInput(ctx, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *factsFile, err)
 	}
@@ -196,7 +193,7 @@ func rulesEval(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if bad > 0 {
-		fmt.Fprintf(e.stderr, "%d employers evaluated, %d bad lines\n", n, bad)
+		fmt.Fprintf(e.stderr, "%s evaluated, %s\n", plural(n, "employer"), plural(bad, "bad line"))
 		return errSilent
 	}
 	return nil
@@ -232,7 +229,7 @@ func rulesSimulate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeIn()
-	stream, single, err := readFactsInput(in)
+	stream, single, err := readFactsInput(ctx, in)
 	if err != nil {
 		return fmt.Errorf("%s: %w", *factsFile, err)
 	}
@@ -265,7 +262,7 @@ func rulesSimulate(ctx context.Context, e *env, args []string) error {
 		printSimulation(e.stdout, sim)
 	}
 	if bad > 0 {
-		fmt.Fprintf(e.stderr, "%d bad lines skipped\n", bad)
+		fmt.Fprintf(e.stderr, "%s skipped\n", plural(bad, "bad line"))
 		return errSilent
 	}
 	return nil
@@ -308,4 +305,12 @@ func printSimulation(w io.Writer, s *engine.Simulation) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// plural writes n and a noun, adding an s unless n is 1.
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -82,7 +81,22 @@ func streamFacts[T any](ctx context.Context, r io.Reader, workers int,
 	pending := map[int]*lineBatch[T]{}
 	next := 0
 	var eachErr error
-	for b := range done {
+	for {
+		var b *lineBatch[T]
+		var ok bool
+		select {
+		case b, ok = <-done:
+		case <-ctx.Done():
+			// The reader may be blocked in Read on a terminal or a pipe;
+			// leave it, the caller is giving up on the input.
+			if eachErr != nil {
+				return eachErr
+			}
+			return ctx.Err()
+		}
+		if !ok {
+			break
+		}
 		if eachErr != nil {
 			continue
 		}
@@ -192,39 +206,64 @@ func resize[T any](s []T, n int) []T {
 	return s
 }
 
-// readFactsInput tells a single facts document (pretty-printed or on one
-// line) from JSON Lines. It returns the reader to stream from, or the one
-// document when the input is a single multi-line JSON value.
-func readFactsInput(r io.Reader) (stream io.Reader, single []byte, err error) {
+// readFactsInput tells one pretty-printed facts document from JSON Lines:
+// a document whose first line is a lone "{" is read whole; anything else is
+// JSON Lines, one employer per line (a single document on one line
+// included). It returns the reader to stream from, with any leading blank
+// lines kept so that line numbers stay right, or the one document. It gives
+// up when ctx ends, even while blocked reading.
+func readFactsInput(ctx context.Context, r io.Reader) (stream io.Reader, single []byte, err error) {
+	type result struct {
+		stream io.Reader
+		single []byte
+		err    error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		s, d, err := sniffFacts(r)
+		ch <- result{s, d, err}
+	}()
+	select {
+	case res := <-ch:
+		return res.stream, res.single, res.err
+	case <-ctx.Done():
+		return nil, nil, ctx.Err()
+	}
+}
+
+func sniffFacts(r io.Reader) (io.Reader, []byte, error) {
 	br := bufio.NewReaderSize(r, 1<<20)
+	var blank []byte
+	var first []byte
 	for {
-		peek, err := br.Peek(1)
-		if err != nil {
+		line, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			// A line longer than the buffer is no pretty-printed "{".
+			first = append([]byte(nil), line...)
+			break
+		}
+		if len(bytes.TrimSpace(line)) == 0 {
 			if err == io.EOF {
 				return nil, nil, errors.New("no facts in the input")
 			}
-			return nil, nil, err
-		}
-		if peek[0] == ' ' || peek[0] == '\t' || peek[0] == '\n' || peek[0] == '\r' {
-			br.ReadByte()
+			if err != nil {
+				return nil, nil, err
+			}
+			blank = append(blank, line...)
 			continue
+		}
+		first = append([]byte(nil), line...)
+		if err != nil && err != io.EOF {
+			return nil, nil, err
 		}
 		break
 	}
-	// One line that is a complete JSON value means JSON Lines.
-	firstLine, err := br.ReadSlice('\n')
-	firstLine = append([]byte(nil), firstLine...)
-	t := bytes.TrimSpace(firstLine)
-	oneLine := len(t) > 1 && t[0] == '{' && t[len(t)-1] == '}'
-	if errors.Is(err, bufio.ErrBufferFull) || oneLine || json.Valid(t) {
-		return io.MultiReader(bytes.NewReader(firstLine), br), nil, nil
-	}
-	if err != nil && err != io.EOF {
-		return nil, nil, err
+	if string(bytes.TrimSpace(first)) != "{" {
+		return io.MultiReader(bytes.NewReader(blank), bytes.NewReader(first), br), nil, nil
 	}
 	rest, err := io.ReadAll(io.LimitReader(br, maxLine))
 	if err != nil {
 		return nil, nil, err
 	}
-	return nil, append(firstLine, rest...), nil
+	return nil, append(first, rest...), nil
 }
