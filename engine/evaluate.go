@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"unicode/utf8"
 
@@ -55,11 +56,11 @@ func Evaluate(rs *RuleSet, f *Facts) (res Result, err error) {
 			fr = p.newFrame()
 		}
 		defer func() { fr.release(); p.frames.Put(fr) }()
-		if p.run(fr, f, rs) {
+		if p.run(fr, f, rs) && finite(fr.score, fr.points) {
 			return rs.fastResult(fr, f)
 		}
-		// A run-time failure: the VM gives the error its exact message
-		// and position.
+		// A run-time failure or a score that is not a finite number: the
+		// VM gives the error its exact message and position.
 	}
 	return evaluateVM(rs, f)
 }
@@ -95,9 +96,8 @@ func (rs *RuleSet) fastResult(fr *frame, f *Facts) (Result, error) {
 	return res, nil
 }
 
-// awardResults returns the awards whose flag is set. A contiguous run of
-// awards is a sub-slice of a shared, read-only list, so the common case
-// allocates nothing.
+// awardResults returns the awards whose flag is set, in a slice of their
+// own (results must not share memory with the rule set).
 func (rs *RuleSet) awardResults(eligible []bool) []AwardResult {
 	first, last, gaps := -1, -1, false
 	for i, ok := range eligible {
@@ -115,7 +115,7 @@ func (rs *RuleSet) awardResults(eligible []bool) []AwardResult {
 		return nil
 	}
 	if !gaps {
-		return rs.awardList[first : last+1 : last+1]
+		return slices.Clone(rs.awardList[first : last+1])
 	}
 	var out []AwardResult
 	for i, ok := range eligible {
@@ -151,7 +151,7 @@ func (rs *RuleSet) addEvidence(res *Result, f *Facts) error {
 		}
 		if fr.Evidence, err = evidence(ev); err != nil {
 			r := rs.rules[i]
-			return fmt.Errorf("%w: %w", ErrEvaluation, &RuleError{File: rs.fileName, Line: r.Line, Rule: r.ID, Field: "evidence", Err: err})
+			return fmt.Errorf("%w: %w", ErrEvaluation, &RuleError{File: rs.fileName, Line: rs.src.rules[i].evidence.Line, Rule: r.ID, Field: "evidence", Err: err})
 		}
 	}
 	return nil
@@ -218,6 +218,19 @@ func evaluateVM(rs *RuleSet, f *Facts) (Result, error) {
 	}
 	res.Awards = rs.awardResults(eligible)
 	return res, nil
+}
+
+// finite reports whether the score and every rule's points are numbers.
+func finite(score float64, points []float64) bool {
+	if math.IsNaN(score) || math.IsInf(score, 0) {
+		return false
+	}
+	for _, p := range points {
+		if math.IsNaN(p) || math.IsInf(p, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 func (rs *RuleSet) runError(err error, spans []span) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strconv"
 )
 
@@ -143,8 +144,13 @@ func DecodeFactsInto(data []byte, f *Facts) error {
 	if err := dec.Decode(f); err != nil {
 		return explainDecodeError(data, err)
 	}
-	if dec.More() {
+	if rest := bytes.TrimSpace(data[dec.InputOffset():]); len(rest) > 0 {
 		return FactsError{{Path: "$", Reason: "unexpected data after the facts object"}}
+	}
+	// encoding/json matches keys without regard to case; every key of the
+	// format is lower case, so a key with an upper-case letter is unknown.
+	if hasUpperKey(data) {
+		return explainDecodeError(data, errors.New("a key is not in lower case"))
 	}
 	return f.Validate()
 }
@@ -154,17 +160,23 @@ func DecodeFactsInto(data []byte, f *Facts) error {
 // path of an unknown field, so the document is walked again against the
 // Facts type to find it.
 func explainDecodeError(data []byte, err error) error {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return FactsError{{Path: "$", Reason: "empty document, want a facts object"}}
+	}
 	var syn *json.SyntaxError
 	if errors.As(err, &syn) {
 		return FactsError{{Path: "$", Reason: fmt.Sprintf("invalid JSON at byte %d: %s", syn.Offset, syn.Error())}}
 	}
-	var doc any
 	d := json.NewDecoder(bytes.NewReader(data))
 	d.UseNumber()
-	if derr := d.Decode(&doc); derr != nil {
-		return FactsError{{Path: "$", Reason: "invalid JSON: " + derr.Error()}}
+	fe, werr := walkJSON(d, factsShape, "$")
+	if werr != nil {
+		if werr == io.EOF {
+			werr = io.ErrUnexpectedEOF
+		}
+		return FactsError{{Path: "$", Reason: "invalid JSON: " + werr.Error()}}
 	}
-	if fe := walkShape(doc, factsShape, "$"); fe != nil {
+	if fe != nil {
 		return FactsError{fe}
 	}
 	return FactsError{{Path: "$", Reason: err.Error()}}
@@ -204,71 +216,98 @@ var (
 	}}
 )
 
+// joinPath appends a field name to a JSON path: a.b, or a["x y"] for a
+// name that is not a plain identifier (so that even "" is visible).
 func joinPath(parent, field string) string {
+	if !plainName(field) {
+		if parent == "$" {
+			parent = ""
+		}
+		b, _ := json.Marshal(field)
+		return parent + "[" + string(b) + "]"
+	}
 	if parent == "$" {
 		return field
 	}
 	return parent + "." + field
 }
 
-// walkShape returns the first place where v does not fit s, or nil.
-func walkShape(v any, s *shape, path string) *FieldError {
-	if v == nil {
-		return nil // null leaves the zero value, as encoding/json does
+func plainName(s string) bool {
+	for i, c := range s {
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
+}
+
+// walkJSON reads one value from dec and returns the first place, in
+// document order, where it does not fit s; the error is for broken JSON.
+func walkJSON(dec *json.Decoder, s *shape, path string) (*FieldError, error) {
+	tok, err := dec.Token()
+	if err != nil {
+		return nil, err
+	}
+	if tok == nil {
+		return nil, nil // null leaves the zero value, as encoding/json does
 	}
 	switch s.kind {
-	case 'o':
-		m, ok := v.(map[string]any)
-		if !ok {
-			return &FieldError{path, "must be an object, got " + jsonKind(v)}
+	case 'o', 'a':
+		d, ok := tok.(json.Delim)
+		if want := map[byte]json.Delim{'o': '{', 'a': '['}[s.kind]; !ok || d != want {
+			return &FieldError{path, "must be " + map[byte]string{'o': "an object", 'a': "an array"}[s.kind] + ", got " + jsonKind(tok)}, nil
 		}
-		for k, fv := range m {
-			fs, ok := s.fields[k]
-			if !ok {
-				return &FieldError{joinPath(path, k), "unknown field"}
+		for i := 0; dec.More(); i++ {
+			elem, p := s.elem, path+"["+strconv.Itoa(i)+"]"
+			if s.kind == 'o' {
+				kt, err := dec.Token()
+				if err != nil {
+					return nil, err
+				}
+				k, _ := kt.(string)
+				p = joinPath(path, k)
+				if elem = s.fields[k]; elem == nil {
+					return &FieldError{p, "unknown field"}, nil
+				}
 			}
-			if fe := walkShape(fv, fs, joinPath(path, k)); fe != nil {
-				return fe
-			}
-		}
-	case 'a':
-		a, ok := v.([]any)
-		if !ok {
-			return &FieldError{path, "must be an array, got " + jsonKind(v)}
-		}
-		for i, ev := range a {
-			if fe := walkShape(ev, s.elem, path+"["+strconv.Itoa(i)+"]"); fe != nil {
-				return fe
+			if fe, err := walkJSON(dec, elem, p); fe != nil || err != nil {
+				return fe, err
 			}
 		}
+		_, err := dec.Token() // the closing delimiter
+		return nil, err
 	case 's':
-		if _, ok := v.(string); !ok {
-			return &FieldError{path, "must be a string, got " + jsonKind(v)}
+		if _, ok := tok.(string); !ok {
+			return &FieldError{path, "must be a string, got " + jsonKind(tok)}, nil
 		}
 	case 'b':
-		if _, ok := v.(bool); !ok {
-			return &FieldError{path, "must be true or false, got " + jsonKind(v)}
+		if _, ok := tok.(bool); !ok {
+			return &FieldError{path, "must be true or false, got " + jsonKind(tok)}, nil
 		}
 	case 'i', 'n':
-		n, ok := v.(json.Number)
+		n, ok := tok.(json.Number)
 		if !ok {
-			return &FieldError{path, "must be a number, got " + jsonKind(v)}
+			return &FieldError{path, "must be a number, got " + jsonKind(tok)}, nil
 		}
 		if s.kind == 'i' {
 			if _, err := strconv.ParseInt(string(n), 10, 64); err != nil {
-				return &FieldError{path, "must be a whole number, got " + string(n)}
+				return &FieldError{path, "must be a whole number, got " + string(n)}, nil
 			}
+		} else if _, err := strconv.ParseFloat(string(n), 64); err != nil {
+			return &FieldError{path, "must be a finite number, got " + string(n)}, nil
 		}
 	}
-	return nil
+	return nil, nil
 }
 
 func jsonKind(v any) string {
-	switch v.(type) {
-	case map[string]any:
+	switch v {
+	case json.Delim('{'):
 		return "an object"
-	case []any:
+	case json.Delim('['):
 		return "an array"
+	}
+	switch v.(type) {
 	case string:
 		return "a string"
 	case bool:
@@ -277,6 +316,41 @@ func jsonKind(v any) string {
 		return "a number"
 	}
 	return "null"
+}
+
+// hasUpperKey reports whether any object key in the JSON document data has
+// an upper-case ASCII letter. data is valid JSON (it decoded).
+func hasUpperKey(data []byte) bool {
+	for i := 0; i < len(data); i++ {
+		if data[i] != '"' {
+			continue
+		}
+		// A string: find its end, noting upper-case letters.
+		upper := false
+		j := i + 1
+		for ; j < len(data) && data[j] != '"'; j++ {
+			switch c := data[j]; {
+			case c == '\\':
+				j++
+			case c >= 'A' && c <= 'Z':
+				upper = true
+			}
+		}
+		i = j
+		if !upper {
+			continue
+		}
+		// A key is a string followed by a colon.
+		for k := j + 1; k < len(data); k++ {
+			if c := data[k]; c != ' ' && c != '\t' && c != '\n' && c != '\r' {
+				if c == ':' {
+					return true
+				}
+				break
+			}
+		}
+	}
+	return false
 }
 
 // Validate checks the values of f: required fields, enumerations, dates,

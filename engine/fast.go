@@ -841,7 +841,8 @@ func (fc *fastCompiler) builtin(n *ast.BuiltinNode) (cexpr, error) {
 				return cexpr{t: intT, i: func(fr *frame) int {
 					m := xs[0].i(fr)
 					for _, x := range xs[1:] {
-						if v := x.i(fr); (v > m) == isMax && v != m {
+						// As expr: max takes v when m < v, min when m > v.
+						if v := x.i(fr); (isMax && m < v) || (!isMax && m > v) {
 							m = v
 						}
 					}
@@ -851,7 +852,7 @@ func (fc *fastCompiler) builtin(n *ast.BuiltinNode) (cexpr, error) {
 			return cexpr{t: ftype{k: fFloat}, f: func(fr *frame) float64 {
 				m := xs[0].f(fr)
 				for _, x := range xs[1:] {
-					if v := x.f(fr); (v > m) == isMax && v != m {
+					if v := x.f(fr); (isMax && m < v) || (!isMax && m > v) {
 						m = v
 					}
 				}
@@ -1008,6 +1009,7 @@ func (p *fastProgram) run(fr *frame, f *Facts, rs *RuleSet) (ok bool) {
 	for i, w := range p.whens {
 		fired := w(fr)
 		fr.fired[i] = fired
+		fr.points[i] = 0
 		if !fired {
 			continue
 		}

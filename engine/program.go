@@ -35,8 +35,7 @@ type span struct {
 	from, to int // rune offsets of the piece in the program
 	rule     string
 	field    string
-	line     int
-	src      string
+	expr     exprText
 }
 
 type outputLayout struct {
@@ -58,11 +57,11 @@ func (w *progWriter) raw(s string) {
 	w.runes += utf8.RuneCountInString(s)
 }
 
-func (w *progWriter) piece(src, rule, field string, line int) {
+func (w *progWriter) piece(e exprText, rule, field string) {
 	w.raw("(\n")
 	start := w.runes
-	w.raw(src)
-	w.spans = append(w.spans, span{from: start, to: w.runes, rule: rule, field: field, line: line, src: src})
+	w.raw(e.Src)
+	w.spans = append(w.spans, span{from: start, to: w.runes, rule: rule, field: field, expr: e})
 	w.raw("\n)")
 }
 
@@ -71,13 +70,13 @@ func (rs *RuleSet) compileProgram() error {
 	rs.writeLets(w)
 	for i, r := range rs.rules {
 		w.raw("let _f" + strconv.Itoa(i) + " = ")
-		w.piece(r.When, r.ID, "when", r.Line)
+		w.piece(rs.src.rules[i].when, r.ID, "when")
 		w.raw(";\n")
 	}
 	for i, r := range rs.rules {
 		if r.PointsX != "" {
 			w.raw("let _p" + strconv.Itoa(i) + " = _f" + strconv.Itoa(i) + " ? ")
-			w.piece(r.PointsX, r.ID, "points", r.Line)
+			w.piece(rs.src.rules[i].points, r.ID, "points")
 			w.raw(" : 0;\n")
 		}
 	}
@@ -154,10 +153,10 @@ func (rs *RuleSet) compileProgram() error {
 		}
 	}
 	lay.awards = lay.n
-	for _, a := range rs.awards {
+	for i, a := range rs.awards {
 		sep()
 		w.raw("\n")
-		w.piece(a.When, a.ID, "when", a.Line)
+		w.piece(rs.src.awards[i], a.ID, "when")
 	}
 	w.raw("]")
 
@@ -175,7 +174,7 @@ func (rs *RuleSet) compileProgram() error {
 		}
 		w := &progWriter{}
 		rs.writeLets(w)
-		w.piece(r.Evidence, r.ID, "evidence", r.Line)
+		w.piece(rs.src.rules[i].evidence, r.ID, "evidence")
 		if rs.evidence[i].Program, rs.evidence[i].spans, err = compileSpans(w); err != nil {
 			return err
 		}
@@ -184,9 +183,9 @@ func (rs *RuleSet) compileProgram() error {
 }
 
 func (rs *RuleSet) writeLets(w *progWriter) {
-	for _, l := range rs.lets {
+	for i, l := range rs.lets {
 		w.raw("let " + l.Name + " = ")
-		w.piece(l.Expr, l.Name, "let", l.Line)
+		w.piece(rs.src.lets[i], l.Name, "let")
 		w.raw(";\n")
 	}
 }
@@ -221,8 +220,8 @@ func mapError(err error, spans []span) error {
 				Message:  fe.Message,
 				Prev:     fe.Prev,
 			}
-			local = local.Bind(file.NewSource(s.src))
-			return &RuleError{Line: s.line + local.Line - 1, Rule: s.rule, Field: s.field, Err: local}
+			local = local.Bind(file.NewSource(s.expr.Src))
+			return &RuleError{Line: s.expr.fileLine(local), Rule: s.rule, Field: s.field, Err: local}
 		}
 	}
 	return &RuleError{Field: "grade", Err: fe}

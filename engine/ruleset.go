@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -48,6 +50,7 @@ type RuleSet struct {
 	score     *Score
 	program   prog         // lets, rules, grade and awards
 	evidence  []prog       // per rule, nil Program when it has no evidence
+	src       sources      // the expressions with their places in the file
 	fast      *fastProgram // nil when the rule set needs expr's VM
 	vmWhy     string       // why fast is nil
 	ruleIndex map[string]int
@@ -67,7 +70,7 @@ type Rule struct {
 	Basis    string
 	Reason   string
 	Evidence string // evidence expression, "" for none
-	Line     int    // line of the rule in its file
+	Line     int    // line of the rule's when in its file
 }
 
 // Let is one named expression computed once per employer.
@@ -95,6 +98,18 @@ type Score struct {
 type Band struct {
 	Min   float64 `json:"min"`
 	Grade string  `json:"grade"`
+}
+
+// sources are a rule set's expressions with their file positions, parallel
+// to lets, rules and awards.
+type sources struct {
+	lets   []exprText
+	rules  []ruleSource
+	awards []exprText
+}
+
+type ruleSource struct {
+	when, points, evidence exprText
 }
 
 // Rules returns the rules in file order. The slice must not be modified.
@@ -154,25 +169,73 @@ type awardSpec struct {
 	When  exprText `yaml:"when" json:"when"`
 }
 
-// exprText is an expression string with the line it starts on.
+// exprText is an expression string with the line it starts on. A folded
+// block (>) joins its lines with spaces; folds keeps where each source line
+// starts in Src (rune offsets), so errors point at the right file line.
 type exprText struct {
-	Src  string
-	Line int
+	Src   string
+	Line  int
+	folds []int
 }
 
 func (e *exprText) UnmarshalYAML(n yast.Node) error {
+	*e = exprText{}
 	switch v := n.(type) {
 	case *yast.StringNode:
 		e.Src, e.Line = v.Value, v.Token.Position.Line
 	case *yast.LiteralNode:
 		e.Src, e.Line = v.Value.Value, v.Start.Position.Line+1
+		if strings.HasPrefix(v.Start.Value, ">") {
+			e.folds = foldStarts(v.Value.GetToken().Origin)
+		}
+	case *yast.BoolNode, *yast.IntegerNode, *yast.FloatNode:
+		// when: true is the expression "true", not a YAML boolean.
+		e.Src, e.Line = v.GetToken().Value, v.GetToken().Position.Line
 	case *yast.NullNode:
-		*e = exprText{}
 	default:
 		return fmt.Errorf("line %d: an expression must be a string, got %s", n.GetToken().Position.Line, n.Type())
 	}
+	if t := strings.TrimLeftFunc(e.Src, unicode.IsSpace); len(t) != len(e.Src) && e.folds != nil {
+		shift := utf8.RuneCountInString(e.Src) - utf8.RuneCountInString(t)
+		for i := range e.folds {
+			e.folds[i] -= shift
+		}
+	}
 	e.Src = strings.TrimSpace(e.Src)
 	return nil
+}
+
+// foldStarts returns the rune offsets in the folded text at which each
+// non-blank source line starts: the lines are joined by one space.
+func foldStarts(origin string) []int {
+	var starts []int
+	off := 0
+	for _, line := range strings.Split(origin, "\n") {
+		t := strings.TrimSpace(line)
+		if t == "" {
+			continue
+		}
+		starts = append(starts, off)
+		off += utf8.RuneCountInString(t) + 1
+	}
+	return starts
+}
+
+// fileLine is the line in the file of an error inside the expression.
+func (e exprText) fileLine(fe *file.Error) int {
+	if len(e.folds) > 1 {
+		n := 0
+		for _, s := range e.folds {
+			if s <= fe.From {
+				n++
+			}
+		}
+		return e.Line + max(n, 1) - 1
+	}
+	if fe.Line > 0 {
+		return e.Line + fe.Line - 1
+	}
+	return e.Line
 }
 
 func (e exprText) MarshalJSON() ([]byte, error) { return json.Marshal(e.Src) }
@@ -369,6 +432,7 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 		}
 		c.env.set(l.Name, c.letType(l.Name, node))
 		rs.lets = append(rs.lets, Let{Name: l.Name, Expr: l.Expr.Src, Line: l.Line})
+		rs.src.lets = append(rs.src.lets, l.Expr)
 	}
 
 	seen := map[string]bool{}
@@ -382,6 +446,7 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 		}
 		seen[r.ID] = true
 		rule := &Rule{ID: r.ID, When: r.When.Src, Cap: r.Cap, Basis: r.Basis, Reason: r.Reason, Evidence: r.Evidence.Src, Line: line}
+		rs.src.rules = append(rs.src.rules, ruleSource{when: r.When, points: r.Points.Expr, evidence: r.Evidence})
 		if r.Cap != "" && !seenGrade[r.Cap] {
 			c.failf(line, r.ID, "cap", "grade %q is not one of grades %v", r.Cap, s.Grades)
 		}
@@ -443,6 +508,7 @@ func (c *compiler) build(s *ruleSetSpec) *RuleSet {
 			return err
 		})
 		rs.awards = append(rs.awards, &Award{ID: a.ID, Title: a.Title, When: a.When.Src, Line: a.When.Line})
+		rs.src.awards = append(rs.src.awards, a.When)
 	}
 	if len(c.errs) > 0 {
 		return rs
@@ -494,9 +560,12 @@ func (c *compiler) check(e exprText, rule, field string, want reflect.Type) (ast
 		return nil, false
 	}
 	t := p.Node().Type()
-	if want == reflect.TypeFor[[]any]() && t != nil && t.Kind() != reflect.Slice && t.Kind() != reflect.Array && t.Kind() != reflect.Interface {
-		c.failf(e.Line, rule, field, "must be a list of record ids, got %s", t)
-		return nil, false
+	if want == reflect.TypeFor[[]any]() && t != nil && t.Kind() != reflect.Interface {
+		isList := t.Kind() == reflect.Slice || t.Kind() == reflect.Array
+		if !isList || (t.Elem().Kind() != reflect.String && t.Elem().Kind() != reflect.Interface) {
+			c.failf(e.Line, rule, field, "must be a list of record ids (strings), got %s", t)
+			return nil, false
+		}
 	}
 	return p.Node(), true
 }
@@ -517,8 +586,8 @@ func (c *compiler) fast(node ast.Node, ok bool, add func(ast.Node) error) {
 // line plus the error's line inside it.
 func exprLine(e exprText, err error) int {
 	var fe *file.Error
-	if errors.As(err, &fe) && fe.Line > 0 {
-		return e.Line + fe.Line - 1
+	if errors.As(err, &fe) {
+		return e.fileLine(fe)
 	}
 	return e.Line
 }
