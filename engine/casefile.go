@@ -102,10 +102,22 @@ func TestFiles(paths ...string) ([]string, error) {
 	return out, nil
 }
 
-// RunTestFile runs every case of one test file against its rule set. The
-// error is for a file that cannot be read or a rule set that does not load;
-// failing cases are reported in the results.
-func RunTestFile(path string) ([]CaseResult, error) {
+// TestFile is a parsed NAME_test.yaml with its rule set loaded.
+type TestFile struct {
+	Path    string
+	RuleSet *RuleSet
+	spec    testFileSpec
+}
+
+// Cases returns the number of cases in the file.
+func (tf *TestFile) Cases() int { return len(tf.spec.Cases) }
+
+// IsTestFile reports whether path names a rule-set test file.
+func IsTestFile(path string) bool { return strings.HasSuffix(path, "_test.yaml") }
+
+// LoadTestFile parses a test file and loads its rule set, without running
+// the cases.
+func LoadTestFile(path string) (*TestFile, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -128,10 +140,21 @@ func RunTestFile(path string) ([]CaseResult, error) {
 	if len(spec.Cases) == 0 {
 		return nil, fmt.Errorf("%s: no cases", path)
 	}
-	out := make([]CaseResult, 0, len(spec.Cases))
-	for _, c := range spec.Cases {
+	return &TestFile{Path: path, RuleSet: rs, spec: spec}, nil
+}
+
+// RunTestFile runs every case of one test file against its rule set. The
+// error is for a file that cannot be read or a rule set that does not load;
+// failing cases are reported in the results.
+func RunTestFile(path string) ([]CaseResult, error) {
+	tf, err := LoadTestFile(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]CaseResult, 0, len(tf.spec.Cases))
+	for _, c := range tf.spec.Cases {
 		res := CaseResult{File: path, Line: c.Line, Name: c.Name}
-		res.Failures = runCase(rs, spec.Defaults, &c)
+		res.Failures = runCase(tf.RuleSet, tf.spec.Defaults, &c)
 		out = append(out, res)
 	}
 	return out, nil

@@ -124,6 +124,15 @@ func (rs *RuleSet) Awards() []*Award { return rs.awards }
 // Score returns the point scale, or nil when the rule set grades by caps only.
 func (rs *RuleSet) Score() *Score { return rs.score }
 
+// Evaluator says how Evaluate runs the rule set: "fast path", or "expr VM"
+// with the first expression the fast path does not cover.
+func (rs *RuleSet) Evaluator() string {
+	if rs.fast != nil {
+		return "fast path"
+	}
+	return "expr VM (" + rs.vmWhy + ")"
+}
+
 // GradeRank returns the index of g in Grades (0 is best), or -1.
 func (rs *RuleSet) GradeRank(g string) int {
 	for i, x := range rs.Grades {

@@ -28,7 +28,7 @@ func rulesCommand() *command {
 }
 
 func rulesCheck(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rules check", "laborcredit rules check FILE...")
+	fs := newFlags(e, "rules check", "laborcredit rules check FILE...  (rule sets; NAME_test.yaml files are parsed, not run)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -38,6 +38,18 @@ func rulesCheck(_ context.Context, e *env, args []string) error {
 	}
 	failed := 0
 	for _, f := range files {
+		if engine.IsTestFile(f) {
+			// A glob such as scoring-rules/*.yaml takes in the test files:
+			// check that they parse and that their rule set loads.
+			tf, err := engine.LoadTestFile(f)
+			if err != nil {
+				failed++
+				fmt.Fprintln(e.stderr, err)
+				continue
+			}
+			fmt.Fprintf(e.stdout, "ok %s: %s for %s (run them with rules test)\n", f, plural(tf.Cases(), "test case"), tf.RuleSet.ID)
+			continue
+		}
 		rs, err := engine.LoadFile(f)
 		if err != nil {
 			failed++
@@ -51,7 +63,8 @@ func rulesCheck(_ context.Context, e *env, args []string) error {
 			}
 			continue
 		}
-		fmt.Fprintf(e.stdout, "ok %s: %s v%d, %d rules, %d awards, %s\n", f, rs.ID, rs.Version, len(rs.Rules()), len(rs.Awards()), rs.Hash)
+		fmt.Fprintf(e.stdout, "ok %s: %s v%d, %s, %s, %s, %s\n", f, rs.ID, rs.Version,
+			plural(len(rs.Rules()), "rule"), plural(len(rs.Awards()), "award"), rs.Evaluator(), rs.Hash)
 	}
 	if failed > 0 {
 		fmt.Fprintf(e.stderr, "%d of %d rule sets have errors\n", failed, len(files))

@@ -135,9 +135,9 @@ func TestRulesCheck(t *testing.T) {
 			for _, f := range files {
 				switch filepath.Base(f) {
 				case "tiny.yaml":
-					want = append(want, "ok "+regexp.QuoteMeta(f)+`: tiny v2, 2 rules, 0 awards, sha256:[0-9a-f]{64}\n`)
+					want = append(want, "ok "+regexp.QuoteMeta(f)+`: tiny v2, 2 rules, 0 awards, fast path, sha256:[0-9a-f]{64}\n`)
 				case "national-2016.yaml":
-					want = append(want, "ok "+regexp.QuoteMeta(f)+`: national-2016 v1, 8 rules, 1 awards, sha256:[0-9a-f]{64}\n`)
+					want = append(want, "ok "+regexp.QuoteMeta(f)+`: national-2016 v1, 8 rules, 1 award, fast path, sha256:[0-9a-f]{64}\n`)
 				}
 			}
 			require.Regexp(t, "^"+strings.Join(want, "")+"$", got.stdout)
@@ -149,8 +149,31 @@ func TestRulesCheckNational(t *testing.T) {
 	t.Parallel()
 	got := runCLI(t, "", "rules", "check", nationalRules)
 	require.Equal(t, exitOK, got.code, got.stderr)
-	require.Regexp(t, `^ok \.\./\.\./scoring-rules/national-2016\.yaml: national-2016 v1, 8 rules, 1 awards, sha256:[0-9a-f]{64}\n$`, got.stdout)
+	require.Regexp(t, `^ok \.\./\.\./scoring-rules/national-2016\.yaml: national-2016 v1, 8 rules, 1 award, fast path, sha256:[0-9a-f]{64}\n$`, got.stdout)
 	require.Empty(t, got.stderr)
+}
+
+// rules check scoring-rules/*.yaml also gets the test files: they are
+// parsed and their rule set loaded, not treated as rule sets.
+func TestRulesCheckShippedGlob(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("../../scoring-rules/*.yaml")
+	require.NoError(t, err)
+	require.Len(t, files, 4)
+	got := runCLI(t, "", append([]string{"rules", "check"}, files...)...)
+	require.Equal(t, exitOK, got.code, got.stderr)
+	require.Empty(t, got.stderr)
+	require.Regexp(t, `(?m)^ok \.\./\.\./scoring-rules/national-2016_test\.yaml: \d+ test cases for national-2016 \(run them with rules test\)$`, got.stdout)
+	require.Regexp(t, `(?m)^ok \.\./\.\./scoring-rules/provincial-points\.yaml: provincial-points v1, \d+ rules, 1 award, fast path, sha256:`, got.stdout)
+	require.Equal(t, 4, strings.Count(got.stdout, "\nok ")+1)
+
+	// A broken test file is an error of check too.
+	dir := t.TempDir()
+	writeFile(t, dir, "x.yaml", tinyRules)
+	bad := writeFile(t, dir, "x_test.yaml", "cases:\n  - name: a\n    fact: {}\n")
+	got = runCLI(t, "", "rules", "check", bad)
+	require.Equal(t, exitFailure, got.code)
+	require.Contains(t, got.stderr, `unknown field "fact"`)
 }
 
 func TestRulesCheckYAMLErrors(t *testing.T) {
