@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // MaxListLen is the longest list (cases, violations of one case, history)
@@ -424,6 +425,19 @@ func (f *Facts) Validate() error {
 			}
 		}
 	}
+	if len(errs) > 0 {
+		return errs
+	}
+	return nil
+}
+
+// Validate checks one case on its own (everything Facts.Validate checks of
+// a case but the uniqueness of its id); paths start at the case's fields.
+func (c *Case) Validate() error {
+	var errs FactsError
+	c.validate("", func(path, reason string) {
+		errs = append(errs, &FieldError{Path: strings.TrimPrefix(path, "."), Reason: reason})
+	})
 	if len(errs) > 0 {
 		return errs
 	}

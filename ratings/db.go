@@ -1,0 +1,150 @@
+package ratings
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	_ "github.com/lib/pq" // PostgreSQL driver "postgres"
+	"github.com/uptrace/bun"
+	"github.com/uptrace/bun/dialect"
+	"github.com/uptrace/bun/dialect/pgdialect"
+	"github.com/uptrace/bun/dialect/sqlitedialect"
+	"github.com/uptrace/bun/migrate"
+	_ "modernc.org/sqlite" // pure-Go SQLite driver "sqlite"
+
+	"laborcredit/migrations"
+)
+
+// DefaultDB is the database used when none is configured: an SQLite file
+// in the working directory.
+const DefaultDB = "sqlite://laborcredit.db"
+
+// Open opens the database named by url: sqlite://PATH (the embedded
+// default; the file is created if missing) or postgres://… (lib/pq).
+func Open(ctx context.Context, url string) (*bun.DB, error) {
+	var db *bun.DB
+	switch {
+	case strings.HasPrefix(url, "sqlite://"):
+		path := strings.TrimPrefix(url, "sqlite://")
+		if path == "" {
+			return nil, fmt.Errorf("open database: sqlite:// needs a file path, e.g. sqlite://laborcredit.db")
+		}
+		sep := "?"
+		if strings.Contains(path, "?") {
+			sep = "&"
+		}
+		// Foreign keys on, writers wait for each other, and every
+		// transaction takes the write lock at BEGIN, so two writers never
+		// deadlock on a lock upgrade.
+		dsn := "file:" + path + sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(30000)" +
+			"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
+		sqldb, err := sql.Open("sqlite", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		// One connection: SQLite has one writer, and a single connection
+		// makes transactions strictly serial without busy errors.
+		sqldb.SetMaxOpenConns(1)
+		db = bun.NewDB(sqldb, sqlitedialect.New())
+	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
+		sqldb, err := sql.Open("postgres", url)
+		if err != nil {
+			return nil, fmt.Errorf("open database: %w", err)
+		}
+		sqldb.SetMaxOpenConns(32)
+		sqldb.SetMaxIdleConns(32)
+		db = bun.NewDB(sqldb, pgdialect.New())
+	default:
+		return nil, fmt.Errorf("open database: %q: want sqlite://PATH or postgres://…", redact(url))
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", redact(url), err)
+	}
+	return db, nil
+}
+
+// redact hides a password in a database URL.
+func redact(url string) string {
+	at := strings.LastIndex(url, "@")
+	scheme := strings.Index(url, "://")
+	if at < 0 || scheme < 0 {
+		return url
+	}
+	creds := url[scheme+3 : at]
+	if i := strings.Index(creds, ":"); i >= 0 {
+		return url[:scheme+3] + creds[:i] + ":***" + url[at:]
+	}
+	return url
+}
+
+// IsPostgres reports whether db is PostgreSQL.
+func IsPostgres(db bun.IDB) bool { return db.Dialect().Name() == dialect.PG }
+
+// Migrator returns bun's migrator over the embedded migrations of db's
+// dialect.
+func Migrator(db *bun.DB) (*migrate.Migrator, error) {
+	name := "sqlite"
+	if IsPostgres(db) {
+		name = "pg"
+	}
+	ms, err := migrations.New(name)
+	if err != nil {
+		return nil, err
+	}
+	return migrate.NewMigrator(db, ms, migrate.WithMarkAppliedOnSuccess(true)), nil
+}
+
+// MigrateUp applies every pending migration.
+func MigrateUp(ctx context.Context, db *bun.DB) (*migrate.MigrationGroup, error) {
+	m, err := Migrator(db)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if err := m.Lock(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer m.Unlock(ctx) //nolint:errcheck // unlock failure leaves a row an admin can clear
+	g, err := m.Migrate(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate up: %w", err)
+	}
+	return g, nil
+}
+
+// MigrateDown rolls back the last group of migrations.
+func MigrateDown(ctx context.Context, db *bun.DB) (*migrate.MigrationGroup, error) {
+	m, err := Migrator(db)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if err := m.Lock(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	defer m.Unlock(ctx) //nolint:errcheck
+	g, err := m.Rollback(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("migrate down: %w", err)
+	}
+	return g, nil
+}
+
+// MigrationStatus lists every migration with whether it is applied.
+func MigrationStatus(ctx context.Context, db *bun.DB) (migrate.MigrationSlice, error) {
+	m, err := Migrator(db)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.Init(ctx); err != nil {
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return m.MigrationsWithStatus(ctx)
+}

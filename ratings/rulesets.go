@@ -1,0 +1,137 @@
+package ratings
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/uptrace/bun"
+
+	"laborcredit/engine"
+)
+
+// UploadRuleSet stores a rule set after the engine has compiled it. The
+// same content uploaded again returns the stored one; a different content
+// under a code and version already stored is a conflict (rule sets are
+// immutable: a change is a new version). Admins and provincial officers
+// may upload; it is audited.
+func (s *Service) UploadRuleSet(ctx context.Context, a Actor, name string, src []byte) (*StoredRuleSet, error) {
+	if err := a.require(RoleAdmin, RoleProvince); err != nil {
+		return nil, err
+	}
+	rs, err := engine.Load(name, src)
+	if err != nil {
+		return nil, &ValidationError{Field: "rule_set", Reason: err.Error()}
+	}
+	var out *StoredRuleSet
+	err = s.inTx(ctx, func(tx bun.Tx) error {
+		var existing StoredRuleSet
+		err := tx.NewSelect().Model(&existing).Where("hash = ?", rs.Hash).Scan(ctx)
+		if err == nil {
+			out = &existing
+			return nil
+		}
+		if !errors.Is(dbError(err), ErrNotFound) {
+			return err
+		}
+		row := &StoredRuleSet{Code: rs.ID, Version: rs.Version, Hash: rs.Hash, Title: rs.Title, Source: string(src),
+			UploadedBy: a.String(), UploadedAt: s.now().UTC()}
+		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+			err = dbError(err)
+			if errors.Is(err, ErrConflict) {
+				return fmt.Errorf("%w: rule set %s version %d is already stored with other content; give the change a new version", ErrConflict, rs.ID, rs.Version)
+			}
+			return fmt.Errorf("upload rule set: %w", err)
+		}
+		out = row
+		return appendAudit(ctx, tx, s.now(), a, "rule_set.upload", fmt.Sprintf("rule_set:%s@%d", rs.ID, rs.Version), nil,
+			map[string]any{"id": row.ID, "code": rs.ID, "version": rs.Version, "hash": rs.Hash})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// ActivateRuleSet makes a stored rule set (by hash) the one a period is
+// rated with, creating the period if needed. Only an admin may; it is
+// audited. A period whose ratings are already published keeps its rule set.
+func (s *Service) ActivateRuleSet(ctx context.Context, a Actor, period int, hash string) error {
+	if err := a.require(RoleAdmin); err != nil {
+		return err
+	}
+	if period < 1990 || period > 2100 {
+		return invalid("period", "must be a year between 1990 and 2100, got %d", period)
+	}
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		var rs StoredRuleSet
+		if err := tx.NewSelect().Model(&rs).Where("hash = ?", hash).Scan(ctx); err != nil {
+			if errors.Is(dbError(err), ErrNotFound) {
+				return invalid("hash", "no stored rule set has hash %s", hash)
+			}
+			return err
+		}
+		var p Period
+		err := tx.NewSelect().Model(&p).Where("year = ?", period).Scan(ctx)
+		switch {
+		case errors.Is(dbError(err), ErrNotFound):
+			p = Period{Year: period, PublicityDays: 5, CreatedAt: s.now().UTC()}
+			if _, err := tx.NewInsert().Model(&p).Exec(ctx); err != nil {
+				return fmt.Errorf("create period %d: %w", period, dbError(err))
+			}
+		case err != nil:
+			return err
+		}
+		before := p.RuleSetID
+		if before != nil && *before == rs.ID {
+			return nil
+		}
+		n, err := tx.NewSelect().Model((*Rating)(nil)).Where("period = ? AND status = ?", period, StatusPublished).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: period %d has %d published ratings; its rule set can no longer change", ErrConflict, period, n)
+		}
+		now := s.now().UTC()
+		by := a.String()
+		if _, err := tx.NewUpdate().Model((*Period)(nil)).Set("rule_set_id = ?, activated_by = ?, activated_at = ?", rs.ID, by, now).
+			Where("year = ?", period).Exec(ctx); err != nil {
+			return fmt.Errorf("activate: %w", dbError(err))
+		}
+		return appendAudit(ctx, tx, now, a, "rule_set.activate", fmt.Sprintf("period:%d", period),
+			map[string]any{"rule_set_id": before}, map[string]any{"rule_set_id": rs.ID, "hash": rs.Hash})
+	})
+}
+
+// ActiveRuleSet returns the rule set activated for a period, compiled, and
+// checks that the stored content still has its recorded hash.
+func ActiveRuleSet(ctx context.Context, db bun.IDB, period int) (*engine.RuleSet, *StoredRuleSet, error) {
+	var p Period
+	if err := db.NewSelect().Model(&p).Where("year = ?", period).Scan(ctx); err != nil {
+		if errors.Is(dbError(err), ErrNotFound) {
+			return nil, nil, invalid("period", "period %d does not exist; activate a rule set for it first", period)
+		}
+		return nil, nil, err
+	}
+	if p.RuleSetID == nil {
+		return nil, nil, invalid("period", "period %d has no active rule set", period)
+	}
+	return RuleSetByID(ctx, db, *p.RuleSetID)
+}
+
+// RuleSetByID loads and compiles a stored rule set, verifying its hash.
+func RuleSetByID(ctx context.Context, db bun.IDB, id int64) (*engine.RuleSet, *StoredRuleSet, error) {
+	var row StoredRuleSet
+	if err := db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
+		return nil, nil, fmt.Errorf("rule set %d: %w", id, dbError(err))
+	}
+	rs, err := engine.Load(fmt.Sprintf("%s@%d", row.Code, row.Version), []byte(row.Source))
+	if err != nil {
+		return nil, nil, fmt.Errorf("rule set %d no longer compiles: %w", id, err)
+	}
+	if rs.Hash != row.Hash {
+		return nil, nil, fmt.Errorf("rule set %d: stored hash %s, content hashes to %s", id, row.Hash, rs.Hash)
+	}
+	return rs, &row, nil
+}
