@@ -25,7 +25,7 @@ type Actor struct {
 
 // System is the actor of automatic acts (the publication tick, the
 // command line run by an operator).
-var System = Actor{Name: "system", Role: RoleAdmin, Region: "000000"}
+var System = Actor{Name: "system", Role: RoleAdmin, Region: AllRegions}
 
 func (a Actor) String() string {
 	if a.Role == RoleEmployer {

@@ -52,9 +52,6 @@ func (s *Service) Rate(ctx context.Context, a Actor, p RateParams) (RateReport, 
 	if p.Region == "" {
 		p.Region = a.Region
 	}
-	if p.Region == System.Region && a.Role == RoleAdmin {
-		return rep, invalid("region", "an admin must name the region to rate")
-	}
 	prefix, err := s.regionPrefix(p.Region)
 	if err != nil {
 		return rep, invalid("region", "%v", err)

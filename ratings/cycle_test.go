@@ -47,14 +47,13 @@ func code(t testing.TB, region string, n int) string {
 	return first + string(check)
 }
 
-func newService(t *testing.T, db *bun.DB) *ratings.Service {
-	t.Helper()
+func newService(t testing.TB, db *bun.DB) *ratings.Service {
 	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: func() time.Time { return time.Date(2027, 3, 1, 9, 0, 0, 0, time.UTC) }})
 	require.NoError(t, err)
 	return svc
 }
 
-func activateNational(t *testing.T, svc *ratings.Service, period int) *ratings.StoredRuleSet {
+func activateNational(t testing.TB, svc *ratings.Service, period int) *ratings.StoredRuleSet {
 	t.Helper()
 	src, err := scoringrules.FS.ReadFile("national-2016.yaml")
 	require.NoError(t, err)

@@ -58,6 +58,10 @@ func (s *Service) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
 	})
 }
 
+// AllRegions stands for every region (the whole database): only admins
+// act on it.
+const AllRegions = "000000"
+
 // within refuses an actor acting outside its region.
 func (s *Service) within(a Actor, region string) error {
 	if a.Role == RoleAdmin {
@@ -77,6 +81,9 @@ func officer(a Actor) error {
 // regionPrefix is the code prefix shared by a region and everything in it:
 // 2 digits for a province, 4 for a prefecture, 6 for a county.
 func (s *Service) regionPrefix(code string) (string, error) {
+	if code == AllRegions {
+		return "", nil
+	}
 	r, ok := s.regions.Lookup(code)
 	if !ok {
 		return "", s.regions.Check(code)

@@ -46,7 +46,10 @@ func rootCommand() *command {
 		short: "rate employers' labor-law integrity (劳动保障守法诚信等级评价)",
 		subs: []*command{
 			demoCommand(),
+			migrateCommand(),
+			rateCommand(),
 			rulesCommand(),
+			auditCommand(),
 		},
 	}
 }

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"laborcredit/ratings"
 	"os"
 	"strings"
 
@@ -22,7 +24,9 @@ func rulesCommand() *command {
 			{name: "check", short: "compile rule sets and report every error", run: rulesCheck},
 			{name: "test", short: "run the *_test.yaml cases beside rule sets", run: rulesTest},
 			{name: "eval", short: "evaluate facts (one document or JSON Lines) with a rule set", run: rulesEval},
-			{name: "simulate", short: "compare a draft rule set with a base one over facts", run: rulesSimulate},
+			{name: "simulate", short: "compare a draft rule set with a base one over facts, or with a period's active one", run: rulesSimulate},
+			{name: "upload", short: "store rule sets in the database (immutable, hashed)", run: rulesUpload},
+			{name: "activate", short: "make a stored rule set the one a period is rated with", run: rulesActivate},
 		},
 	}
 }
@@ -213,10 +217,13 @@ func rulesEval(ctx context.Context, e *env, args []string) error {
 }
 
 func rulesSimulate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rules simulate", "laborcredit rules simulate --base FILE --draft FILE --facts FILE|-")
-	baseFile := fs.String("base", "", "the rule set in force (required)")
+	fs := newFlags(e, "rules simulate", "laborcredit rules simulate --draft FILE (--base FILE --facts FILE|- | --period YEAR [--region CODE] [--db URL])")
+	baseFile := fs.String("base", "", "the rule set in force, with --facts")
 	draftFile := fs.String("draft", "", "the draft rule set (required)")
-	factsFile := fs.String("facts", "", "facts as JSON Lines, or - for stdin (required)")
+	factsFile := fs.String("facts", "", "facts as JSON Lines, or - for stdin")
+	period := fs.Int("period", 0, "compare with the period's active rule set over its stored records instead of --base/--facts")
+	region := fs.String("region", "", "with --period: the region (default: all)")
+	dbf := dbFlag(fs)
 	show := fs.Int("show", 20, "how many changed employers to list")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	pos, err := parseFlags(fs, args)
@@ -226,44 +233,61 @@ func rulesSimulate(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("rules simulate: unexpected argument %q", pos[0])
 	}
-	if *baseFile == "" || *draftFile == "" || *factsFile == "" {
-		return usagef("rules simulate: --base, --draft and --facts are required")
-	}
-	base, err := engine.LoadFile(*baseFile)
-	if err != nil {
-		return err
+	stored := *period != 0
+	if *draftFile == "" || (stored && (*baseFile != "" || *factsFile != "")) || (!stored && (*baseFile == "" || *factsFile == "")) {
+		return usagef("rules simulate: give --draft, and either --base and --facts, or --period")
 	}
 	draft, err := engine.LoadFile(*draftFile)
 	if err != nil {
 		return err
 	}
-	in, closeIn, err := openInput(e, *factsFile)
-	if err != nil {
-		return err
-	}
-	defer closeIn()
-	stream, single, err := readFactsInput(ctx, in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *factsFile, err)
-	}
-	if single != nil {
-		stream = bytes.NewReader(compactJSON(single))
-	}
-	sim := engine.NewSimulation(base, draft, *show)
+	var sim *engine.Simulation
 	bad := 0
-	err = streamFacts(ctx, stream, 0,
-		func(f *engine.Facts) (engine.Comparison, error) { return engine.Compare(base, draft, f) },
-		func(line int, c engine.Comparison, err error) error {
-			if err != nil {
-				bad++
-				fmt.Fprintf(e.stderr, "%s:%d: %v\n", *factsFile, line, err)
+	if stored {
+		db, err := openDB(ctx, *dbf)
+		if err != nil {
+			return err
+		}
+		defer db.Close()
+		svc, err := ratings.NewService(db, ratings.ServiceParams{})
+		if err != nil {
+			return err
+		}
+		if sim, err = svc.SimulatePeriod(ctx, ratings.System, *period, cmp.Or(*region, ratings.AllRegions), draft, *show); err != nil {
+			return err
+		}
+	} else {
+		base, err := engine.LoadFile(*baseFile)
+		if err != nil {
+			return err
+		}
+		in, closeIn, err := openInput(e, *factsFile)
+		if err != nil {
+			return err
+		}
+		defer closeIn()
+		stream, single, err := readFactsInput(ctx, in)
+		if err != nil {
+			return fmt.Errorf("%s: %w", *factsFile, err)
+		}
+		if single != nil {
+			stream = bytes.NewReader(compactJSON(single))
+		}
+		sim = engine.NewSimulation(base, draft, *show)
+		err = streamFacts(ctx, stream, 0,
+			func(f *engine.Facts) (engine.Comparison, error) { return engine.Compare(base, draft, f) },
+			func(line int, c engine.Comparison, err error) error {
+				if err != nil {
+					bad++
+					fmt.Fprintf(e.stderr, "%s:%d: %v\n", *factsFile, line, err)
+					return nil
+				}
+				sim.Add(c)
 				return nil
-			}
-			sim.Add(c)
-			return nil
-		})
-	if err != nil {
-		return err
+			})
+		if err != nil {
+			return err
+		}
 	}
 	if *asJSON {
 		enc := json.NewEncoder(e.stdout)
@@ -278,6 +302,78 @@ func rulesSimulate(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "%s skipped\n", plural(bad, "bad line"))
 		return errSilent
 	}
+	return nil
+}
+
+func rulesUpload(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rules upload", "laborcredit rules upload FILE... [--db URL]")
+	dbf := dbFlag(fs)
+	files, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return usagef("rules upload: name at least one rule-set file")
+	}
+	db, err := openDB(ctx, *dbf)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := ratings.NewService(db, ratings.ServiceParams{})
+	if err != nil {
+		return err
+	}
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			return err
+		}
+		row, err := svc.UploadRuleSet(ctx, ratings.System, f, src)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f, err)
+		}
+		fmt.Fprintf(e.stdout, "stored %s: %s v%d, %s\n", f, row.Code, row.Version, row.Hash)
+	}
+	return nil
+}
+
+func rulesActivate(ctx context.Context, e *env, args []string) error {
+	fs := newFlags(e, "rules activate", "laborcredit rules activate --period YEAR (FILE | --hash sha256:…) [--db URL]")
+	dbf := dbFlag(fs)
+	period := fs.Int("period", 0, "the period (required)")
+	hash := fs.String("hash", "", "the stored rule set's hash")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *period == 0 || (len(pos) == 0) == (*hash == "") || len(pos) > 1 {
+		return usagef("rules activate: give --period and either one rule-set FILE or --hash")
+	}
+	db, err := openDB(ctx, *dbf)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	svc, err := ratings.NewService(db, ratings.ServiceParams{})
+	if err != nil {
+		return err
+	}
+	if len(pos) == 1 {
+		src, err := os.ReadFile(pos[0])
+		if err != nil {
+			return err
+		}
+		row, err := svc.UploadRuleSet(ctx, ratings.System, pos[0], src)
+		if err != nil {
+			return fmt.Errorf("%s: %w", pos[0], err)
+		}
+		*hash = row.Hash
+	}
+	if err := svc.ActivateRuleSet(ctx, ratings.System, *period, *hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "period %d is rated with %s\n", *period, *hash)
 	return nil
 }
 
