@@ -863,6 +863,6 @@ func TestRulesSimulate(t *testing.T) {
 		got := runCLI(t, "", "rules", "simulate", "--base", nationalRules, "--facts", facts)
 		require.Equal(t, exitUsage, got.code)
 		require.Empty(t, got.stdout)
-		require.Equal(t, "laborcredit: rules simulate: --base, --draft and --facts are required\nRun with --help for usage.\n", got.stderr)
+		require.Equal(t, "laborcredit: rules simulate: give --draft, and either --base and --facts, or --period\nRun with --help for usage.\n", got.stderr)
 	})
 }
