@@ -122,6 +122,34 @@ func PostgresURL(t testing.TB) string {
 	return withDatabase(base, name)
 }
 
+// EmptyPostgresURL returns the URL of a new, empty PostgreSQL database
+// (no migrations), dropped when the test ends. It skips without EnvURL.
+func EmptyPostgresURL(t testing.TB) string {
+	t.Helper()
+	base := os.Getenv(EnvURL)
+	if base == "" {
+		t.Skipf("PostgreSQL tests skipped: set %s to a database URL (see .ci/run)", EnvURL)
+	}
+	name := "lc_empty_" + randomHex(6)
+	admin, err := sql.Open("postgres", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer admin.Close()
+	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+		t.Fatalf("create test database: %v", err)
+	}
+	t.Cleanup(func() {
+		admin, err := sql.Open("postgres", base)
+		if err != nil {
+			return
+		}
+		defer admin.Close()
+		admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)) //nolint:errcheck // best effort
+	})
+	return withDatabase(base, name)
+}
+
 // makeTemplate creates a fresh database, migrates it, and returns its name.
 func makeTemplate(base string) (string, error) {
 	name := "lc_template_" + randomHex(6)

@@ -1,0 +1,179 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"laborcredit/engine"
+	"laborcredit/ratings"
+	"laborcredit/ratings/ratingstest"
+)
+
+// migrate up, down and up on an empty database of each dialect.
+func TestMigrateCommand(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return "sqlite://" + filepath.Join(t.TempDir(), "new.db") }},
+		{"postgres", func(t *testing.T) string { return ratingstest.EmptyPostgresURL(t) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url := tt.url(t)
+			got := runCLI(t, "", "migrate", "status", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Regexp(t, `(?m)^20261128000001_schema  pending$`, got.stdout)
+
+			got = runCLI(t, "", "migrate", "up", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "applied group #1 (20261128000001_schema)\n", got.stdout)
+			got = runCLI(t, "", "migrate", "up", "--db", url)
+			require.Equal(t, "the database is up to date\n", got.stdout)
+
+			got = runCLI(t, "", "migrate", "down", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "rolled back group #1 (20261128000001_schema)\n", got.stdout)
+			got = runCLI(t, "", "migrate", "down", "--db", url)
+			require.Equal(t, "nothing to roll back\n", got.stdout)
+
+			// Flags after or before the positional subcommand.
+			got = runCLI(t, "", "migrate", "--db", url, "up")
+			require.Equal(t, exitUsage, got.code, "migrate is a group: its subcommand comes first")
+			got = runCLI(t, "", "migrate", "up", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			got = runCLI(t, "", "migrate", "status", "--db", url)
+			require.Regexp(t, `(?m)^20261128000001_schema  applied \d{4}-\d\d-\d\dT`, got.stdout)
+		})
+	}
+}
+
+func TestCommandsNeedAMigratedDatabase(t *testing.T) {
+	t.Parallel()
+	url := "sqlite://" + filepath.Join(t.TempDir(), "fresh.db")
+	got := runCLI(t, "", "rate", "--period", "2026", "--db", url)
+	require.Equal(t, exitFailure, got.code)
+	require.Equal(t, "laborcredit: the database has 1 migrations to apply: run laborcredit migrate up\n", got.stderr)
+	got = runCLI(t, "", "rate", "--db", url)
+	require.Equal(t, exitUsage, got.code)
+	require.Contains(t, got.stderr, "rate: --period is required")
+	got = runCLI(t, "", "audit", "verify", "--db", "mysql://x")
+	require.Equal(t, exitFailure, got.code)
+	require.Contains(t, got.stderr, "want sqlite://PATH or postgres://")
+}
+
+// The storage commands end to end: upload and activate the national rule
+// set, rate, rate again (nothing changes), simulate a draft over the
+// stored period, verify the audit log.
+func TestStorageCommands(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		url  func(t *testing.T) string
+	}{
+		{"sqlite", func(t *testing.T) string { return ratingstest.SQLiteURL(t) }},
+		{"postgres", func(t *testing.T) string { return ratingstest.PostgresURL(t) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			url := tt.url(t)
+			seedEmployers(t, url, 40)
+
+			got := runCLI(t, "", "rules", "upload", nationalRules, "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Regexp(t, `^stored ../../scoring-rules/national-2016.yaml: national-2016 v1, sha256:[0-9a-f]{64}\n$`, got.stdout)
+			hash := regexp.MustCompile(`sha256:[0-9a-f]{64}`).FindString(got.stdout)
+
+			got = runCLI(t, "", "rules", "activate", "--period", "2026", "--db", url)
+			require.Equal(t, exitUsage, got.code)
+			got = runCLI(t, "", "rules", "activate", "--period", "2026", "--hash", hash, "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "period 2026 is rated with "+hash+"\n", got.stdout)
+
+			got = runCLI(t, "", "rate", "--period", "2026", "--db", url, "--batch", "7")
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "period 2026: 40 employers, 40 new ratings, 0 unchanged, 0 held; rule set national-2016 "+hash+"\n", got.stdout)
+			require.Contains(t, got.stderr, "rating: 40 of 40 employers (100%)\n", "plain progress lines when not on a terminal")
+
+			got = runCLI(t, "", "rate", "--period", "2026", "--region", "420102", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "period 2026: 20 employers, 0 new ratings, 20 unchanged, 0 held; rule set national-2016 "+hash+"\n", got.stdout)
+
+			draft := writeFile(t, t.TempDir(), "draft.yaml", replaceOnce(t, readFile(t, nationalRules),
+				"  - id: b-violation-found", "  - id: c-complaints\n    when: complaints >= 2\n    cap: C\n    reason: 投诉两次以上\n  - id: b-violation-found"))
+			got = runCLI(t, "", "rules", "simulate", "--draft", draft, "--period", "2026", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Contains(t, got.stdout, "40 employers, 10 change grade")
+			require.Contains(t, got.stdout, "now: c-complaints")
+
+			got = runCLI(t, "", "audit", "verify", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Regexp(t, `^audit log intact: \d+ entries\n$`, got.stdout)
+		})
+	}
+}
+
+// seedEmployers registers n employers in two counties with annual reviews;
+// every fourth has two complaints.
+func seedEmployers(t *testing.T, url string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := ratings.Open(ctx, url)
+	require.NoError(t, err)
+	defer db.Close()
+	svc, err := ratings.NewService(db, ratings.ServiceParams{})
+	require.NoError(t, err)
+	for i := range n {
+		region := []string{"420102", "420103"}[i%2]
+		uscc := validCode(t, region, i)
+		_, err := svc.AddEmployer(ctx, ratings.System, ratings.Employer{USCC: uscc, Name: fmt.Sprintf("企业%d", i), Region: region, Employees: 5})
+		require.NoError(t, err)
+		require.NoError(t, svc.RecordReview(ctx, ratings.System, ratings.ReviewRecord{USCC: uscc, Period: 2026,
+			AnnualReview: engine.AnnualReview{Submitted: true, OnTime: true, Employees: 5, ContractsSigned: 5, Insured: 5}}))
+		if i%4 == 0 {
+			for k := range 2 {
+				require.NoError(t, svc.RecordComplaint(ctx, ratings.System, uscc, fmt.Sprintf("TS-%d-%d", i, k), "2026-06-01"))
+			}
+		}
+	}
+}
+
+// validCode makes a USCC whose check character and organisation-code check
+// character are both right.
+func validCode(t *testing.T, region string, n int) string {
+	t.Helper()
+	org := fmt.Sprintf("MA%06d", n)
+	weights := []int{3, 7, 9, 10, 5, 8, 4, 2}
+	sum := 0
+	for i := range 8 {
+		v := int(org[i] - '0')
+		if org[i] >= 'A' {
+			v = int(org[i]-'A') + 10
+		}
+		sum += v * weights[i]
+	}
+	oc := map[int]byte{10: 'X', 11: '0'}[11-sum%11]
+	if oc == 0 {
+		oc = byte('0' + 11 - sum%11)
+	}
+	first := "91" + region + org + string(oc)
+	c, err := engine.USCCCheckChar(first)
+	require.NoError(t, err)
+	return first + string(c)
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return string(b)
+}
