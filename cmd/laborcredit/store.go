@@ -39,7 +39,7 @@ func openDB(ctx context.Context, flagValue string) (*bun.DB, error) {
 	}
 	if n := len(ms.Unapplied()); n > 0 {
 		db.Close()
-		return nil, fmt.Errorf("the database has %d migrations to apply: run laborcredit migrate up", n)
+		return nil, fmt.Errorf("the database schema is not current (%s pending): run laborcredit migrate up", plural(n, "migration"))
 	}
 	return db, nil
 }

@@ -1,0 +1,666 @@
+package ratings
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/uptrace/bun"
+
+	"laborcredit/engine"
+)
+
+// chinaTime is the zone that dates of the procedure are counted in.
+var chinaTime = time.FixedZone("CST", 8*60*60)
+
+// today is the service's current date in China.
+func (s *Service) today() time.Time {
+	n := s.now().In(chinaTime)
+	return time.Date(n.Year(), n.Month(), n.Day(), 0, 0, 0, 0, time.UTC)
+}
+
+// Ref names a rating and the lock version the caller last read: a
+// transition applies only if nobody changed the rating since (optimistic
+// locking), else it fails with ErrConflict.
+type Ref struct {
+	ID          int64
+	LockVersion int
+}
+
+// RatingView is a rating with its employer.
+type RatingView struct {
+	Rating
+	USCC   string `json:"uscc"`
+	Name   string `json:"name"`
+	Region string `json:"region"`
+}
+
+// GetRating loads a rating with its employer.
+func GetRating(ctx context.Context, db bun.IDB, id int64) (*RatingView, error) {
+	var v RatingView
+	err := db.NewSelect().Model(&v.Rating).Where("id = ?", id).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rating %d: %w", id, dbError(err))
+	}
+	var e Employer
+	if err := db.NewSelect().Model(&e).Where("id = ?", v.EmployerID).Scan(ctx); err != nil {
+		return nil, fmt.Errorf("rating %d: %w", id, dbError(err))
+	}
+	v.USCC, v.Name, v.Region = e.USCC, e.Name, e.Region
+	return &v, nil
+}
+
+// Rating reads one rating; officers see their region, an employer its own.
+func (s *Service) Rating(ctx context.Context, a Actor, id int64) (*RatingView, error) {
+	v, err := GetRating(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canSee(a, v.Region, v.USCC); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// canSee allows officers of the region and the employer itself.
+func (s *Service) canSee(a Actor, region, uscc string) error {
+	if a.Role == RoleEmployer {
+		if a.USCC != uscc {
+			return fmt.Errorf("%w: %s may see only its own records", ErrForbidden, a)
+		}
+		return nil
+	}
+	if err := officer(a); err != nil {
+		return err
+	}
+	return s.within(a, region)
+}
+
+// transition moves one current rating from one status to another under
+// its lock version, in tx, and audits it. change may set more columns.
+func (s *Service) transition(ctx context.Context, tx bun.Tx, a Actor, ref Ref, action string, from []string, to string,
+	change func(q *bun.UpdateQuery, r *RatingView) (*bun.UpdateQuery, error)) (*RatingView, error) {
+	r, err := GetRating(ctx, tx, ref.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := officer(a); err != nil {
+		return nil, err
+	}
+	if err := s.within(a, r.Region); err != nil {
+		return nil, err
+	}
+	if !r.Current {
+		return nil, fmt.Errorf("%w: rating %d is not the current version (a newer one replaced it)", ErrConflict, r.ID)
+	}
+	if r.LockVersion != ref.LockVersion {
+		return nil, fmt.Errorf("%w: rating %d changed since it was read (version %d, now %d)", ErrConflict, r.ID, ref.LockVersion, r.LockVersion)
+	}
+	if !slices.Contains(from, r.Status) {
+		return nil, invalid("status", "rating %d is %s; %s needs it %s", r.ID, r.Status, action, strings.Join(from, " or "))
+	}
+	q := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", to).Set("lock_version = lock_version + 1").
+		Where("id = ? AND lock_version = ?", r.ID, ref.LockVersion)
+	if change != nil {
+		if q, err = change(q, r); err != nil {
+			return nil, err
+		}
+	}
+	res, err := q.Exec(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("%s rating %d: %w", action, r.ID, dbError(err))
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return nil, fmt.Errorf("%w: rating %d changed while %s", ErrConflict, r.ID, action)
+	}
+	before := map[string]any{"status": r.Status, "grade": r.Grade}
+	after, err := GetRating(ctx, tx, r.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := appendAudit(ctx, tx, s.now(), a, "rating."+action, fmt.Sprintf("rating:%d uscc:%s period:%d", r.ID, r.USCC, r.Period),
+		before, map[string]any{"status": after.Status, "grade": after.Grade, "override_reason": after.OverrideReason}); err != nil {
+		return nil, err
+	}
+	return after, nil
+}
+
+// Review marks a rated rating as reviewed: an officer has checked the
+// declaration and the records behind it.
+func (s *Service) Review(ctx context.Context, a Actor, ref Ref) (*RatingView, error) {
+	var out *RatingView
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		var err error
+		out, err = s.transition(ctx, tx, a, ref, "review", []string{StatusRated}, StatusReviewed, nil)
+		return err
+	})
+	return out, err
+}
+
+// Confirm confirms a reviewed rating. grade "" keeps the engine's grade;
+// another grade overrides it and needs a written reason, and the engine's
+// grade stays beside it.
+func (s *Service) Confirm(ctx context.Context, a Actor, ref Ref, grade, reason string) (*RatingView, error) {
+	var out *RatingView
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		var err error
+		out, err = s.transition(ctx, tx, a, ref, "confirm", []string{StatusReviewed}, StatusConfirmed,
+			func(q *bun.UpdateQuery, r *RatingView) (*bun.UpdateQuery, error) {
+				if grade == "" || grade == r.EngineGrade {
+					return q.Set("grade = engine_grade").Set("override_reason = NULL"), nil
+				}
+				rs, _, err := RuleSetByID(ctx, tx, r.RuleSetID)
+				if err != nil {
+					return nil, err
+				}
+				if rs.GradeRank(grade) < 0 {
+					return nil, invalid("grade", "%q is not a grade of rule set %s (%v)", grade, rs.ID, rs.Grades)
+				}
+				if strings.TrimSpace(reason) == "" {
+					return nil, invalid("reason", "overriding the engine's grade %s with %s needs a written reason", r.EngineGrade, grade)
+				}
+				return q.Set("grade = ?", grade).Set("override_reason = ?", reason), nil
+			})
+		return err
+	})
+	return out, err
+}
+
+// PublicizeParams choose the confirmed ratings to put under publicity.
+type PublicizeParams struct {
+	Period int
+	Region string  // default: the actor's region
+	IDs    []int64 // only these ratings; default: every confirmed current rating of the region
+}
+
+// Publicize puts confirmed ratings under publicity (公示) for the period's
+// number of working days, counted on the official calendar from the day
+// after today. Each employer is notified of its result with the reasons.
+// It returns how many ratings were publicized and the last day of the
+// publicity.
+func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (int, string, error) {
+	if err := officer(a); err != nil {
+		return 0, "", err
+	}
+	if p.Region == "" {
+		p.Region = a.Region
+	}
+	prefix, err := s.regionPrefix(p.Region)
+	if err != nil {
+		return 0, "", invalid("region", "%v", err)
+	}
+	if err := s.within(a, p.Region); err != nil {
+		return 0, "", err
+	}
+	var per Period
+	if err := s.db.NewSelect().Model(&per).Where("year = ?", p.Period).Scan(ctx); err != nil {
+		return 0, "", invalid("period", "period %d does not exist", p.Period)
+	}
+	cal, err := DefaultCalendar()
+	if err != nil {
+		return 0, "", err
+	}
+	now := s.now().UTC()
+	ends := cal.AddWorkingDays(s.today(), per.PublicityDays).Format(time.DateOnly)
+	total := 0
+	for {
+		n := 0
+		err := s.inTx(ctx, func(tx bun.Tx) error {
+			q := tx.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
+				ColumnExpr("r.id, r.result, e.id AS employer_id").
+				Where("r.current = ? AND r.period = ? AND r.status = ? AND e.region LIKE ?", true, p.Period, StatusConfirmed, prefix+"%").
+				OrderExpr("r.id").Limit(1000)
+			if len(p.IDs) > 0 {
+				q = q.Where("r.id IN (?)", bun.In(p.IDs))
+			}
+			var rows []struct {
+				ID         int64  `bun:"id"`
+				Result     string `bun:"result"`
+				EmployerID int64  `bun:"employer_id"`
+			}
+			if err := q.Scan(ctx, &rows); err != nil {
+				return fmt.Errorf("publicize: %w", err)
+			}
+			if len(rows) == 0 {
+				return nil
+			}
+			ids := make([]int64, len(rows))
+			for i, r := range rows {
+				ids[i] = r.ID
+			}
+			if _, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublicized).Set("lock_version = lock_version + 1").
+				Set("publicized_at = ?", now).Set("publicity_ends = ?", ends).
+				Where("id IN (?) AND status = ?", bun.In(ids), StatusConfirmed).Exec(ctx); err != nil {
+				return fmt.Errorf("publicize: %w", dbError(err))
+			}
+			for _, r := range rows {
+				if err := s.notify(ctx, tx, r.EmployerID, r.ID, "publicized", map[string]any{"publicity_ends": ends}, now); err != nil {
+					return err
+				}
+			}
+			n = len(rows)
+			return appendAudit(ctx, tx, now, a, "rating.publicize", fmt.Sprintf("period:%d region:%s", p.Period, p.Region), nil,
+				map[string]any{"ratings": ids, "publicity_ends": ends})
+		})
+		if err != nil {
+			return total, ends, err
+		}
+		total += n
+		if n == 0 {
+			return total, ends, nil
+		}
+	}
+}
+
+// notify records a notification for an employer: its rating with the
+// grade, the reasons and the records behind them, plus extra fields.
+func (s *Service) notify(ctx context.Context, db bun.IDB, employerID, ratingID int64, kind string, extra map[string]any, at time.Time) error {
+	r, err := GetRating(ctx, db, ratingID)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"rating_id": r.ID, "period": r.Period, "grade": r.Grade, "engine_grade": r.EngineGrade,
+		"result": json.RawMessage(r.Result)}
+	if r.OverrideReason != nil {
+		body["override_reason"] = *r.OverrideReason
+	}
+	for k, v := range extra {
+		body[k] = v
+	}
+	b, err := json.Marshal(body)
+	if err != nil {
+		return err
+	}
+	_, err = db.NewInsert().Model(&Notification{EmployerID: employerID, RatingID: ratingID, Kind: kind, Body: string(b), CreatedAt: at}).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("notify: %w", dbError(err))
+	}
+	return nil
+}
+
+// Notification tells an employer about its rating.
+type Notification struct {
+	bun.BaseModel `bun:"table:notifications"`
+
+	ID         int64      `bun:"id,pk,autoincrement" json:"id"`
+	EmployerID int64      `bun:"employer_id" json:"-"`
+	RatingID   int64      `bun:"rating_id" json:"rating_id"`
+	Kind       string     `bun:"kind" json:"kind"`
+	Body       string     `bun:"body" json:"-"`
+	CreatedAt  time.Time  `bun:"created_at" json:"created_at"`
+	ReadAt     *time.Time `bun:"read_at" json:"read_at,omitempty"`
+}
+
+// Notifications lists an employer's notifications, newest first.
+func (s *Service) Notifications(ctx context.Context, a Actor, uscc string) ([]Notification, error) {
+	e, err := EmployerByCode(ctx, s.db, uscc)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canSee(a, e.Region, e.USCC); err != nil {
+		return nil, err
+	}
+	var out []Notification
+	if err := s.db.NewSelect().Model(&out).Where("employer_id = ?", e.ID).Order("id DESC").Scan(ctx); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Objection is a written, named objection to a publicized rating.
+type Objection struct {
+	bun.BaseModel `bun:"table:objections"`
+
+	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
+	RatingID  int64      `bun:"rating_id" json:"rating_id"`
+	FiledBy   string     `bun:"filed_by" json:"filed_by"`
+	FiledAt   time.Time  `bun:"filed_at" json:"filed_at"`
+	Reason    string     `bun:"reason" json:"reason"`
+	Evidence  string     `bun:"evidence" json:"evidence"`
+	Status    string     `bun:"status" json:"status"`
+	DecidedBy *string    `bun:"decided_by" json:"decided_by,omitempty"`
+	DecidedAt *time.Time `bun:"decided_at" json:"decided_at,omitempty"`
+	Decision  *string    `bun:"decision" json:"decision,omitempty"`
+}
+
+// ObjectionParams is an objection as filed. Anyone may object, in writing,
+// with a name, inside the publicity period.
+type ObjectionParams struct {
+	RatingID int64
+	FiledBy  string // name (and contact) of the objector
+	Reason   string
+	Evidence string
+}
+
+// FileObjection records an objection; while it is open the rating is held
+// (not published).
+func (s *Service) FileObjection(ctx context.Context, p ObjectionParams) (*Objection, error) {
+	if strings.TrimSpace(p.FiledBy) == "" {
+		return nil, invalid("filed_by", "an objection must be named")
+	}
+	if strings.TrimSpace(p.Reason) == "" {
+		return nil, invalid("reason", "required")
+	}
+	var o *Objection
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		r, err := GetRating(ctx, tx, p.RatingID)
+		if errors.Is(err, ErrNotFound) {
+			return invalid("rating_id", "no rating %d", p.RatingID)
+		}
+		if err != nil {
+			return err
+		}
+		if r.Status != StatusPublicized || !r.Current {
+			return invalid("rating_id", "rating %d is not under publicity", r.ID)
+		}
+		if today := s.today().Format(time.DateOnly); today > string(r.PublicityEnds) {
+			return invalid("rating_id", "the publicity of rating %d ended on %s", r.ID, r.PublicityEnds)
+		}
+		o = &Objection{RatingID: r.ID, FiledBy: p.FiledBy, FiledAt: s.now().UTC(), Reason: p.Reason, Evidence: p.Evidence, Status: "open"}
+		if _, err := tx.NewInsert().Model(o).Returning("id").Exec(ctx); err != nil {
+			return fmt.Errorf("file objection: %w", dbError(err))
+		}
+		return appendAudit(ctx, tx, s.now(), Actor{Name: p.FiledBy, Role: "public"}, "objection.file",
+			fmt.Sprintf("rating:%d objection:%d", r.ID, o.ID), nil, map[string]any{"reason": p.Reason, "evidence": p.Evidence})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// DecideObjection answers an open objection. Upheld sends the rating back
+// to reviewed (to be checked and re-rated); rejected lets it go on to
+// publication. The decision must be written.
+func (s *Service) DecideObjection(ctx context.Context, a Actor, objectionID int64, upheld bool, decision string) error {
+	if err := officer(a); err != nil {
+		return err
+	}
+	if strings.TrimSpace(decision) == "" {
+		return invalid("decision", "required: the answer to the objector")
+	}
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		var o Objection
+		if err := tx.NewSelect().Model(&o).Where("id = ?", objectionID).Scan(ctx); err != nil {
+			return fmt.Errorf("objection %d: %w", objectionID, dbError(err))
+		}
+		r, err := GetRating(ctx, tx, o.RatingID)
+		if err != nil {
+			return err
+		}
+		if err := s.within(a, r.Region); err != nil {
+			return err
+		}
+		status := "rejected"
+		if upheld {
+			status = "upheld"
+		}
+		now := s.now().UTC()
+		by := a.String()
+		res, err := tx.NewUpdate().Model((*Objection)(nil)).Set("status = ?, decided_by = ?, decided_at = ?, decision = ?", status, by, now, decision).
+			Where("id = ? AND status = ?", o.ID, "open").Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("decide objection: %w", dbError(err))
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("%w: objection %d is already %s", ErrConflict, o.ID, o.Status)
+		}
+		if err := appendAudit(ctx, tx, now, a, "objection."+status, fmt.Sprintf("rating:%d objection:%d", r.ID, o.ID),
+			map[string]any{"status": "open"}, map[string]any{"status": status, "decision": decision}); err != nil {
+			return err
+		}
+		if !upheld {
+			return nil
+		}
+		if _, err := s.transition(ctx, tx, a, Ref{ID: r.ID, LockVersion: r.LockVersion}, "reopen", []string{StatusPublicized}, StatusReviewed,
+			func(q *bun.UpdateQuery, _ *RatingView) (*bun.UpdateQuery, error) {
+				return q.Set("publicized_at = NULL").Set("publicity_ends = NULL"), nil
+			}); err != nil {
+			return err
+		}
+		return s.notify(ctx, tx, r.EmployerID, r.ID, "objection_upheld", map[string]any{"decision": decision}, now)
+	})
+}
+
+// Tick publishes every publicized rating whose publicity has ended with no
+// objection open. It is safe to run on several replicas at once: each
+// rating moves under its lock version, and a rating another replica moved
+// first is skipped.
+func (s *Service) Tick(ctx context.Context) (int, error) {
+	today := s.today().Format(time.DateOnly)
+	now := s.now().UTC()
+	total := 0
+	for {
+		var rows []struct {
+			ID          int64 `bun:"id"`
+			EmployerID  int64 `bun:"employer_id"`
+			LockVersion int   `bun:"lock_version"`
+		}
+		err := s.db.NewSelect().Model((*Rating)(nil)).Column("id", "employer_id", "lock_version").
+			Where("status = ? AND current = ? AND publicity_ends < ?", StatusPublicized, true, today).
+			Where("NOT EXISTS (SELECT 1 FROM objections AS o WHERE o.rating_id = rating.id AND o.status = ?)", "open").
+			Order("id").Limit(1000).Scan(ctx, &rows)
+		if err != nil {
+			return total, fmt.Errorf("tick: %w", err)
+		}
+		if len(rows) == 0 {
+			return total, nil
+		}
+		n := 0
+		err = s.inTx(ctx, func(tx bun.Tx) error {
+			var ids []int64
+			for _, r := range rows {
+				res, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublished).Set("published_at = ?", now).
+					Set("lock_version = lock_version + 1").
+					Where("id = ? AND lock_version = ? AND status = ?", r.ID, r.LockVersion, StatusPublicized).
+					Where("NOT EXISTS (SELECT 1 FROM objections AS o WHERE o.rating_id = ? AND o.status = ?)", r.ID, "open").Exec(ctx)
+				if err != nil {
+					return fmt.Errorf("publish rating %d: %w", r.ID, dbError(err))
+				}
+				if k, _ := res.RowsAffected(); k != 1 {
+					continue // another replica published it, or an objection came in
+				}
+				if err := s.notify(ctx, tx, r.EmployerID, r.ID, "published", nil, now); err != nil {
+					return err
+				}
+				ids = append(ids, r.ID)
+			}
+			n = len(ids)
+			if n == 0 {
+				return nil
+			}
+			return appendAudit(ctx, tx, now, System, "rating.publish", "publicity ended "+today, nil, map[string]any{"ratings": ids})
+		})
+		if err != nil {
+			return total, err
+		}
+		total += n
+		if n == 0 {
+			// Everything this round was taken by another replica; the next
+			// select sees what is left.
+			continue
+		}
+	}
+}
+
+// Correct corrects a published rating: a new published version with the
+// given grade and a written reason; the old version stays in the
+// integrity file and stops being current.
+func (s *Service) Correct(ctx context.Context, a Actor, ref Ref, grade, reason string) (*RatingView, error) {
+	if err := officer(a); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(reason) == "" {
+		return nil, invalid("reason", "a correction needs a written reason")
+	}
+	var out *RatingView
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		r, err := GetRating(ctx, tx, ref.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.within(a, r.Region); err != nil {
+			return err
+		}
+		if r.Status != StatusPublished || !r.Current {
+			return invalid("status", "only the current published version can be corrected; rating %d is %s", r.ID, r.Status)
+		}
+		if r.LockVersion != ref.LockVersion {
+			return fmt.Errorf("%w: rating %d changed since it was read", ErrConflict, r.ID)
+		}
+		rs, _, err := RuleSetByID(ctx, tx, r.RuleSetID)
+		if err != nil {
+			return err
+		}
+		if grade == "" {
+			grade = r.Grade
+		}
+		if rs.GradeRank(grade) < 0 {
+			return invalid("grade", "%q is not a grade of rule set %s (%v)", grade, rs.ID, rs.Grades)
+		}
+		res, err := tx.NewUpdate().Model((*Rating)(nil)).Set("current = ?", false).Set("lock_version = lock_version + 1").
+			Where("id = ? AND lock_version = ?", r.ID, ref.LockVersion).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("correct rating %d: %w", r.ID, dbError(err))
+		}
+		if k, _ := res.RowsAffected(); k != 1 {
+			return fmt.Errorf("%w: rating %d changed while correcting", ErrConflict, r.ID)
+		}
+		now := s.now().UTC()
+		nr := r.Rating
+		nr.ID, nr.Version, nr.Current, nr.Grade, nr.LockVersion = 0, r.Version+1, true, grade, 1
+		nr.Reason = &reason
+		nr.OverrideReason = nil
+		if grade != r.EngineGrade {
+			nr.OverrideReason = &reason
+		}
+		nr.PublishedAt = &now
+		if _, err := tx.NewInsert().Model(&nr).Returning("id").Exec(ctx); err != nil {
+			return fmt.Errorf("correct rating %d: %w", r.ID, dbError(err))
+		}
+		if err := appendAudit(ctx, tx, now, a, "rating.correct", fmt.Sprintf("rating:%d uscc:%s period:%d", r.ID, r.USCC, r.Period),
+			map[string]any{"rating": r.ID, "version": r.Version, "grade": r.Grade},
+			map[string]any{"rating": nr.ID, "version": nr.Version, "grade": nr.Grade, "reason": reason}); err != nil {
+			return err
+		}
+		if err := s.notify(ctx, tx, r.EmployerID, nr.ID, "corrected", map[string]any{"reason": reason, "replaces": r.ID}, now); err != nil {
+			return err
+		}
+		out, err = GetRating(ctx, tx, nr.ID)
+		return err
+	})
+	return out, err
+}
+
+// Rerate rates one employer again with fresh facts (after an upheld
+// objection, say): a new version, status rated, replacing the current one
+// unless it is under publicity or published.
+func (s *Service) Rerate(ctx context.Context, a Actor, ref Ref) (*RatingView, error) {
+	if err := officer(a); err != nil {
+		return nil, err
+	}
+	var out *RatingView
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		r, err := GetRating(ctx, tx, ref.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.within(a, r.Region); err != nil {
+			return err
+		}
+		if !r.Current || r.LockVersion != ref.LockVersion {
+			return fmt.Errorf("%w: rating %d changed since it was read", ErrConflict, r.ID)
+		}
+		if r.Status == StatusPublicized || r.Status == StatusPublished {
+			return invalid("status", "rating %d is %s; decide its objections or correct it instead", r.ID, r.Status)
+		}
+		rs, stored, err := ActiveRuleSet(ctx, tx, r.Period)
+		if err != nil {
+			return err
+		}
+		batch, err := loadFacts(ctx, tx, r.Period, r.Region, r.EmployerID-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(batch) != 1 || batch[0].ID != r.EmployerID {
+			return fmt.Errorf("rerate rating %d: employer %d not found", r.ID, r.EmployerID)
+		}
+		res, err := engine.Evaluate(rs, &batch[0].Facts)
+		if err != nil {
+			return err
+		}
+		facts, err := json.Marshal(&batch[0].Facts)
+		if err != nil {
+			return err
+		}
+		now := s.now().UTC().Truncate(time.Microsecond)
+		upd, err := tx.NewUpdate().Model((*Rating)(nil)).Set("current = ?", false).Set("lock_version = lock_version + 1").
+			Where("id = ? AND lock_version = ?", r.ID, ref.LockVersion).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("rerate rating %d: %w", r.ID, dbError(err))
+		}
+		if k, _ := upd.RowsAffected(); k != 1 {
+			return fmt.Errorf("%w: rating %d changed while re-rating", ErrConflict, r.ID)
+		}
+		nr := Rating{EmployerID: r.EmployerID, Period: r.Period, Version: r.Version + 1, Current: true, Status: StatusRated,
+			RuleSetID: stored.ID, RuleSetHash: rs.Hash, EngineGrade: res.Grade, Grade: res.Grade, Result: string(res.AppendJSON(nil)),
+			Facts: string(facts), ComputedAt: now, LockVersion: 1}
+		if res.HasScore {
+			sc := res.Score
+			nr.Score = &sc
+		}
+		if _, err := tx.NewInsert().Model(&nr).Returning("id").Exec(ctx); err != nil {
+			return fmt.Errorf("rerate rating %d: %w", r.ID, dbError(err))
+		}
+		if err := appendAudit(ctx, tx, now, a, "rating.rerate", fmt.Sprintf("rating:%d uscc:%s period:%d", r.ID, r.USCC, r.Period),
+			map[string]any{"rating": r.ID, "grade": r.Grade}, map[string]any{"rating": nr.ID, "grade": nr.Grade}); err != nil {
+			return err
+		}
+		out, err = GetRating(ctx, tx, nr.ID)
+		return err
+	})
+	return out, err
+}
+
+// InForce returns the rating of an employer that was in force on a date:
+// of the versions published by the end of that day (China time), the one
+// of the latest period, and of that period the latest published (so a
+// correction replaces the original from its publication on).
+func InForce(ctx context.Context, db bun.IDB, uscc, date string) (*RatingView, error) {
+	if !engine.ValidDate(date) {
+		return nil, invalid("as_of", "not a date (want YYYY-MM-DD): %q", date)
+	}
+	d, _ := time.ParseInLocation(time.DateOnly, date, chinaTime)
+	end := d.AddDate(0, 0, 1).UTC()
+	e, err := EmployerByCode(ctx, db, uscc)
+	if err != nil {
+		return nil, err
+	}
+	var r Rating
+	err = db.NewSelect().Model(&r).Where("employer_id = ? AND status = ? AND published_at < ?", e.ID, StatusPublished, end).
+		Order("period DESC", "published_at DESC", "version DESC").Limit(1).Scan(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("rating of %s in force on %s: %w", uscc, date, dbError(err))
+	}
+	return &RatingView{Rating: r, USCC: e.USCC, Name: e.Name, Region: e.Region}, nil
+}
+
+// IntegrityFile returns every published version of an employer's ratings,
+// newest first: its integrity file (诚信档案), kept for good.
+func (s *Service) IntegrityFile(ctx context.Context, a Actor, uscc string) ([]Rating, error) {
+	e, err := EmployerByCode(ctx, s.db, uscc)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canSee(a, e.Region, e.USCC); err != nil {
+		return nil, err
+	}
+	var out []Rating
+	err = s.db.NewSelect().Model(&out).Where("employer_id = ? AND status = ?", e.ID, StatusPublished).
+		Order("period DESC", "version DESC").Scan(ctx)
+	return out, err
+}
