@@ -49,6 +49,7 @@ func rootCommand() *command {
 			migrateCommand(),
 			rateCommand(),
 			rulesCommand(),
+			workflowCommand(),
 			auditCommand(),
 		},
 	}

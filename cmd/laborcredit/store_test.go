@@ -115,6 +115,10 @@ func TestStorageCommands(t *testing.T) {
 			require.Contains(t, got.stdout, "40 employers, 10 change grade")
 			require.Contains(t, got.stdout, "now: c-complaints")
 
+			got = runCLI(t, "", "workflow", "tick", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "published 0 ratings\n", got.stdout, "nothing is under publicity yet")
+
 			got = runCLI(t, "", "audit", "verify", "--db", url)
 			require.Equal(t, exitOK, got.code, got.stderr)
 			require.Regexp(t, `^audit log intact: \d+ entries\n$`, got.stdout)
