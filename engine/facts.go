@@ -6,8 +6,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
+)
+
+// MaxCount bounds head counts (employees, workers affected), and MaxAmount
+// amounts in yuan: larger values are data errors, and they would not fit
+// the database's columns.
+const (
+	MaxCount  = 10_000_000
+	MaxAmount = 1e12
 )
 
 // MaxListLen is the longest list (cases, violations of one case, history)
@@ -379,17 +388,13 @@ func (f *Facts) Validate() error {
 	if !IsRegionCode(e.Region) {
 		add("employer.region", fmt.Sprintf("must be a 6-digit GB/T 2260 region code, got %q", e.Region))
 	}
-	if e.Employees < 0 {
-		add("employer.employees", "must not be negative")
-	}
+	addCount("employer.employees", e.Employees, add)
 	ar := &f.AnnualReview
 	for _, n := range [...]struct {
 		path string
 		v    int
 	}{{"annual_review.employees", ar.Employees}, {"annual_review.contracts_signed", ar.ContractsSigned}, {"annual_review.insured", ar.Insured}} {
-		if n.v < 0 {
-			add(n.path, "must not be negative")
-		}
+		addCount(n.path, n.v, add)
 	}
 	if ar.OnTime && !ar.Submitted {
 		add("annual_review.on_time", "cannot be true when submitted is false")
@@ -484,11 +489,23 @@ func (c *Case) validate(p string, add func(path, reason string)) {
 	case (c.Outcome == "rectified" || c.Outcome == "penalized") && len(c.Violations) == 0:
 		add(p+".violations", fmt.Sprintf("at least one is required when the outcome is %s", c.Outcome))
 	}
-	if c.BackWages < 0 {
+	switch {
+	case c.BackWages < 0:
 		add(p+".back_wages", "must not be negative")
+	case c.BackWages > MaxAmount:
+		add(p+".back_wages", fmt.Sprintf("must be at most %.0f yuan", MaxAmount))
+	case math.Abs(math.Round(c.BackWages*100)-c.BackWages*100) > 1e-6:
+		add(p+".back_wages", "at most two decimals (yuan and fen)")
 	}
-	if c.WorkersAffected < 0 {
-		add(p+".workers_affected", "must not be negative")
+	addCount(p+".workers_affected", c.WorkersAffected, add)
+}
+
+func addCount(path string, n int, add func(path, reason string)) {
+	switch {
+	case n < 0:
+		add(path, "must not be negative")
+	case n > MaxCount:
+		add(path, fmt.Sprintf("must be at most %d", MaxCount))
 	}
 }
 

@@ -111,3 +111,17 @@ func USCCCheckChar(first17 string) (byte, error) {
 func IsRegionCode(s string) bool {
 	return len(s) == 6 && strings.Trim(s, "0123456789") == ""
 }
+
+// InUSCCAlphabet reports whether s is 18 characters, all from the USCC's
+// 31-character set (whatever its check characters say).
+func InUSCCAlphabet(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	for i := 0; i < 18; i++ {
+		if usccValue[s[i]] < 0 {
+			return false
+		}
+	}
+	return true
+}

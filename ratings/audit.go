@@ -140,6 +140,8 @@ func VerifyAudit(ctx context.Context, db bun.IDB) (int64, error) {
 			return 0, &AuditBreak{Seq: e.Seq, Reason: "its previous hash does not match the entry before it (inserted or reordered?)"}
 		case entryHash(&e) != e.Hash:
 			return 0, &AuditBreak{Seq: e.Seq, Reason: "its content does not match its hash (edited?)"}
+		case e.Seq > head.Seq:
+			return 0, &AuditBreak{Seq: e.Seq, Reason: fmt.Sprintf("it comes after the last entry written (%d): inserted?", head.Seq)}
 		}
 		prev, want = e.Hash, want+1
 	}

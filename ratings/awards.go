@@ -130,6 +130,11 @@ func (s *Service) DecideNomination(ctx context.Context, a Actor, id int64, appro
 		if k, _ := res.RowsAffected(); k != 1 {
 			return fmt.Errorf("%w: nomination %d is already %s", ErrConflict, id, n.Status)
 		}
+		if approve {
+			if err := refreshCreditDocs(ctx, tx, []int64{n.EmployerID}, now); err != nil {
+				return err
+			}
+		}
 		return appendAudit(ctx, tx, now, a, "award."+status, fmt.Sprintf("nomination:%d uscc:%s period:%d award:%s", id, e.USCC, n.Period, n.Award),
 			map[string]any{"status": "nominated"}, map[string]any{"status": status, "reason": reason})
 	})

@@ -68,11 +68,14 @@ func (s *Service) Rate(ctx context.Context, a Actor, p RateParams) (RateReport, 
 	}
 	rep.RuleSet, rep.Hash = rs.ID, rs.Hash
 
-	// Resume the unfinished run of this period, region and rule set, if any.
+	// Resume the latest run of this period and region if it stopped part
+	// way with this same rule set; after any other run, start afresh.
 	var run RatingRun
-	err = s.db.NewSelect().Model(&run).
-		Where("period = ? AND region = ? AND rule_set_id = ? AND finished_at IS NULL", p.Period, p.Region, stored.ID).
+	err = s.db.NewSelect().Model(&run).Where("period = ? AND region = ?", p.Period, p.Region).
 		Order("id DESC").Limit(1).Scan(ctx)
+	if err == nil && (run.FinishedAt != nil || run.RuleSetID != stored.ID) {
+		err = ErrNotFound
+	}
 	switch {
 	case err == nil:
 		rep.Resumed = true

@@ -49,7 +49,7 @@ func dbError(err error) error {
 		switch pqe.Code {
 		case "23505":
 			return fmt.Errorf("%w: %s", ErrConflict, pqe.Detail)
-		case "23514", "23503", "23502", "22007", "22008", "23P01":
+		case "23514", "23503", "23502", "22007", "22008", "23P01", "22003":
 			return &ValidationError{Field: cmpOr(pqe.Column, pqe.Constraint, "row"), Reason: pqe.Message}
 		}
 		return err

@@ -41,8 +41,8 @@ func (s *Service) AddLegacyCode(ctx context.Context, a Actor, uscc, reason strin
 	if err := a.require(RoleAdmin); err != nil {
 		return err
 	}
-	if len(uscc) != 18 {
-		return invalid("uscc", "must be 18 characters, got %d", len(uscc))
+	if !engine.InUSCCAlphabet(uscc) {
+		return invalid("uscc", "must be 18 characters of the USCC character set (digits and upper-case letters but I, O, S, V, Z)")
 	}
 	if engine.CheckUSCC(uscc) == nil && engine.CheckOrgCode(uscc) == nil {
 		return invalid("uscc", "%s passes its checks; only codes that fail them go on the allow-list", uscc)
@@ -71,8 +71,8 @@ func (s *Service) validateEmployer(ctx context.Context, db bun.IDB, e *Employer)
 	if err := s.regions.Check(e.Region); err != nil {
 		return invalid("region", "%v", err)
 	}
-	if e.Employees < 0 {
-		return invalid("employees", "must not be negative, got %d", e.Employees)
+	if e.Employees < 0 || e.Employees > engine.MaxCount {
+		return invalid("employees", "must be from 0 to %d, got %d", engine.MaxCount, e.Employees)
 	}
 	return nil
 }
@@ -217,12 +217,12 @@ func checkReview(period int, r engine.AnnualReview) error {
 	switch {
 	case period < 1990 || period > 2100:
 		return invalid("period", "must be a year between 1990 and 2100, got %d", period)
-	case r.Employees < 0:
-		return invalid("employees", "must not be negative")
-	case r.ContractsSigned < 0:
-		return invalid("contracts_signed", "must not be negative")
-	case r.Insured < 0:
-		return invalid("insured", "must not be negative")
+	case r.Employees < 0 || r.Employees > engine.MaxCount:
+		return invalid("employees", "must be from 0 to %d", engine.MaxCount)
+	case r.ContractsSigned < 0 || r.ContractsSigned > engine.MaxCount:
+		return invalid("contracts_signed", "must be from 0 to %d", engine.MaxCount)
+	case r.Insured < 0 || r.Insured > engine.MaxCount:
+		return invalid("insured", "must be from 0 to %d", engine.MaxCount)
 	case r.OnTime && !r.Submitted:
 		return invalid("on_time", "cannot be true when submitted is false")
 	}

@@ -36,12 +36,26 @@ func (s *Service) UploadRuleSet(ctx context.Context, a Actor, name string, src [
 		}
 		row := &StoredRuleSet{Code: rs.ID, Version: rs.Version, Hash: rs.Hash, Title: rs.Title, Source: string(src),
 			UploadedBy: a.String(), UploadedAt: s.now().UTC()}
-		if _, err := tx.NewInsert().Model(row).Returning("id").Exec(ctx); err != nil {
+		// Another upload of the same content may have committed since the
+		// lookup: that is the same rule set, not a conflict.
+		res, err := tx.NewInsert().Model(row).On("CONFLICT DO NOTHING").Returning("id").Exec(ctx)
+		if err != nil {
 			err = dbError(err)
 			if errors.Is(err, ErrConflict) {
 				return fmt.Errorf("%w: rule set %s version %d is already stored with other content; give the change a new version", ErrConflict, rs.ID, rs.Version)
 			}
 			return fmt.Errorf("upload rule set: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			err := tx.NewSelect().Model(&existing).Where("hash = ?", rs.Hash).Scan(ctx)
+			if errors.Is(dbError(err), ErrNotFound) {
+				return fmt.Errorf("%w: rule set %s version %d is already stored with other content; give the change a new version", ErrConflict, rs.ID, rs.Version)
+			}
+			if err != nil {
+				return fmt.Errorf("upload rule set: %w", dbError(err))
+			}
+			out = &existing
+			return nil
 		}
 		out = row
 		return appendAudit(ctx, tx, s.now(), a, "rule_set.upload", fmt.Sprintf("rule_set:%s@%d", rs.ID, rs.Version), nil,

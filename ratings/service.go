@@ -18,6 +18,7 @@ type Service struct {
 	regions *Regions
 	log     *slog.Logger
 	now     func() time.Time
+	clients clientCache
 }
 
 // ServiceParams configure a Service.

@@ -208,7 +208,7 @@ func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (in
 	ends := cal.AddWorkingDays(s.today(), per.PublicityDays).Format(time.DateOnly)
 	total := 0
 	for {
-		n := 0
+		n, selected := 0, 0
 		err := s.inTx(ctx, func(tx bun.Tx) error {
 			q := tx.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
 				ColumnExpr("r.id, r.result, e.id AS employer_id").
@@ -229,28 +229,37 @@ func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (in
 				return nil
 			}
 			ids := make([]int64, len(rows))
+			employer := make(map[int64]int64, len(rows))
 			for i, r := range rows {
 				ids[i] = r.ID
+				employer[r.ID] = r.EmployerID
 			}
+			// Only what this statement changed: another officer may have
+			// publicized some of them since the select.
+			var changed []int64
 			if _, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublicized).Set("lock_version = lock_version + 1").
 				Set("publicized_at = ?", now).Set("publicity_ends = ?", ends).
-				Where("id IN (?) AND status = ?", bun.In(ids), StatusConfirmed).Exec(ctx); err != nil {
+				Where("id IN (?) AND status = ?", bun.In(ids), StatusConfirmed).Returning("id").Exec(ctx, &changed); err != nil {
 				return fmt.Errorf("publicize: %w", dbError(err))
 			}
-			for _, r := range rows {
-				if err := s.notify(ctx, tx, r.EmployerID, r.ID, "publicized", map[string]any{"publicity_ends": ends}, now); err != nil {
+			slices.Sort(changed)
+			for _, id := range changed {
+				if err := s.notify(ctx, tx, employer[id], id, "publicized", map[string]any{"publicity_ends": ends}, now); err != nil {
 					return err
 				}
 			}
-			n = len(rows)
+			selected, n = len(rows), len(changed)
+			if n == 0 {
+				return nil
+			}
 			return appendAudit(ctx, tx, now, a, "rating.publicize", fmt.Sprintf("period:%d region:%s", p.Period, p.Region), nil,
-				map[string]any{"ratings": ids, "publicity_ends": ends})
+				map[string]any{"ratings": changed, "publicity_ends": ends})
 		})
 		if err != nil {
 			return total, ends, err
 		}
 		total += n
-		if n == 0 {
+		if selected == 0 {
 			return total, ends, nil
 		}
 	}
@@ -452,7 +461,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 		}
 		n := 0
 		err = s.inTx(ctx, func(tx bun.Tx) error {
-			var ids []int64
+			var ids, employers []int64
 			for _, r := range rows {
 				res, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublished).Set("published_at = ?", now).
 					Set("lock_version = lock_version + 1").
@@ -468,10 +477,14 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 					return err
 				}
 				ids = append(ids, r.ID)
+				employers = append(employers, r.EmployerID)
 			}
 			n = len(ids)
 			if n == 0 {
 				return nil
+			}
+			if err := refreshCreditDocs(ctx, tx, employers, now); err != nil {
+				return err
 			}
 			return appendAudit(ctx, tx, now, System, "rating.publish", "publicity ended "+today, nil, map[string]any{"ratings": ids})
 		})
@@ -506,11 +519,11 @@ func (s *Service) Correct(ctx context.Context, a Actor, ref Ref, grade, reason s
 		if err := s.within(a, r.Region); err != nil {
 			return err
 		}
-		if r.Status != StatusPublished || !r.Current {
-			return invalid("status", "only the current published version can be corrected; rating %d is %s", r.ID, r.Status)
+		if !r.Current || r.LockVersion != ref.LockVersion {
+			return fmt.Errorf("%w: rating %d changed since it was read (a newer version may replace it)", ErrConflict, r.ID)
 		}
-		if r.LockVersion != ref.LockVersion {
-			return fmt.Errorf("%w: rating %d changed since it was read", ErrConflict, r.ID)
+		if r.Status != StatusPublished {
+			return invalid("status", "only a published rating can be corrected; rating %d is %s", r.ID, r.Status)
 		}
 		rs, _, err := RuleSetByID(ctx, tx, r.RuleSetID)
 		if err != nil {
@@ -548,6 +561,9 @@ func (s *Service) Correct(ctx context.Context, a Actor, ref Ref, grade, reason s
 			return err
 		}
 		if err := s.notify(ctx, tx, r.EmployerID, nr.ID, "corrected", map[string]any{"reason": reason, "replaces": r.ID}, now); err != nil {
+			return err
+		}
+		if err := refreshCreditDocs(ctx, tx, []int64{r.EmployerID}, now); err != nil {
 			return err
 		}
 		out, err = GetRating(ctx, tx, nr.ID)

@@ -45,11 +45,14 @@ func rootCommand() *command {
 		name:  "laborcredit",
 		short: "rate employers' labor-law integrity (劳动保障守法诚信等级评价)",
 		subs: []*command{
+			serveCommand(),
 			demoCommand(),
 			migrateCommand(),
 			rateCommand(),
 			rulesCommand(),
 			workflowCommand(),
+			userCommand(),
+			apikeyCommand(),
 			auditCommand(),
 		},
 	}

@@ -1,0 +1,86 @@
+package api
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"laborcredit/ratings"
+)
+
+const (
+	clientKey = "laborcredit.client"
+	actorKey  = "laborcredit.actor"
+)
+
+func bearer(c *gin.Context) string {
+	h := c.GetHeader("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// requireClient authenticates a credit-sharing client by API key, checks
+// its scope and applies its rate limit.
+func (s *server) requireClient(c *gin.Context) {
+	cl, err := s.svc.ClientForKey(c.Request.Context(), bearer(c))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if !cl.HasScope(ratings.ScopeCreditRead) {
+		writeError(c, s.log, &httpError{status: http.StatusForbidden, detail: "this key does not have the scope " + ratings.ScopeCreditRead})
+		return
+	}
+	if wait := s.take(cl); wait > 0 {
+		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		writeError(c, s.log, &httpError{status: http.StatusTooManyRequests, detail: "rate limit of this key exceeded"})
+		return
+	}
+	c.Set(clientKey, cl)
+	c.Next()
+}
+
+// requireUser authenticates an officer, admin or employer user by token.
+func (s *server) requireUser(c *gin.Context) {
+	a, err := s.svc.ActorForToken(c.Request.Context(), bearer(c))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.Set(actorKey, a)
+	c.Next()
+}
+
+func actor(c *gin.Context) ratings.Actor { return c.MustGet(actorKey).(ratings.Actor) }
+
+func client(c *gin.Context) *ratings.APIClient { return c.MustGet(clientKey).(*ratings.APIClient) }
+
+// bucket is a token bucket: rate tokens a second, a burst of twice that.
+type bucket struct {
+	mu     sync.Mutex
+	tokens float64
+	last   time.Time
+}
+
+// take spends one token of the client's bucket, or says how long to wait.
+func (s *server) take(cl *ratings.APIClient) time.Duration {
+	v, _ := s.limits.LoadOrStore(cl.ID, &bucket{tokens: 2 * cl.RateLimit, last: s.now()})
+	b := v.(*bucket)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := s.now()
+	b.tokens = math.Min(2*cl.RateLimit, b.tokens+now.Sub(b.last).Seconds()*cl.RateLimit)
+	b.last = now
+	if b.tokens >= 1 {
+		b.tokens--
+		return 0
+	}
+	return time.Duration((1 - b.tokens) / cl.RateLimit * float64(time.Second))
+}

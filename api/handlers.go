@@ -1,0 +1,612 @@
+package api
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"laborcredit/engine"
+	"laborcredit/ratings"
+)
+
+func (s *server) ready(c *gin.Context) {
+	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
+	defer cancel()
+	ms, err := ratings.MigrationStatus(ctx, s.svc.DB())
+	if err != nil {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "database unreachable"})
+		return
+	}
+	if n := len(ms.Unapplied()); n > 0 {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "migrations pending", "pending": n})
+		return
+	}
+	ok(c, gin.H{"status": "ready"})
+}
+
+// checkCode answers 400 for a malformed code, naming why.
+func checkCode(code string) error {
+	if err := engine.CheckUSCC(code); err != nil {
+		return badRequest("uscc", "malformed unified social credit code: "+err.Error())
+	}
+	return nil
+}
+
+// credit sharing
+
+func (s *server) creditOne(c *gin.Context) {
+	code := c.Param("uscc")
+	cl := client(c)
+	if err := checkCode(code); err != nil {
+		s.logQuery(cl, "credit", []string{code}, "invalid")
+		writeError(c, s.log, err)
+		return
+	}
+	if asOf := c.Query("as_of"); asOf != "" {
+		cr, err := s.svc.CreditAsOf(c.Request.Context(), code, asOf)
+		s.logQuery(cl, "credit?as_of="+asOf, []string{code}, resultOf(err))
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		ok(c, cr)
+		return
+	}
+	doc, err := s.svc.CreditDocument(c.Request.Context(), code)
+	s.logQuery(cl, "credit", []string{code}, resultOf(err))
+	if err != nil {
+		writeError(c, s.log, notPublished(err, code))
+		return
+	}
+	rawJSON(c, doc)
+}
+
+func notPublished(err error, code string) error {
+	if err == ratings.ErrNotFound {
+		return &httpError{status: http.StatusNotFound, detail: "no published rating for " + code}
+	}
+	return err
+}
+
+func resultOf(err error) string {
+	switch {
+	case err == nil:
+		return "found"
+	case err == ratings.ErrNotFound:
+		return "not_published"
+	}
+	return "error"
+}
+
+func (s *server) logQuery(cl *ratings.APIClient, endpoint string, codes []string, result string) {
+	s.metrics.credit.WithLabelValues(cl.Kind, result).Inc()
+	s.qlog.Log(cl.ID, endpoint, codes, result, s.now())
+}
+
+type batchRequest struct {
+	Codes []string `json:"codes"`
+}
+
+func (s *server) creditBatch(c *gin.Context) {
+	var req batchRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	items, err := s.svc.CreditBatch(c.Request.Context(), req.Codes)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	found := 0
+	for _, it := range items {
+		if it.Status == "found" {
+			found++
+		}
+	}
+	s.logQuery(client(c), "credit/batch", req.Codes, strconv.Itoa(found)+" found of "+strconv.Itoa(len(items)))
+	ok(c, gin.H{"results": items})
+}
+
+func (s *server) creditChanges(c *gin.Context) {
+	limit := 100
+	if l := c.Query("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 1000 {
+			writeError(c, s.log, badRequest("limit", "limit must be a whole number from 1 to 1000"))
+			return
+		}
+		limit = n
+	}
+	changes, next, err := s.svc.Changes(c.Request.Context(), c.Query("since"), limit)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	s.logQuery(client(c), "credit/changes", nil, strconv.Itoa(len(changes))+" changes")
+	ok(c, gin.H{"changes": changes, "next": next})
+}
+
+// public
+
+func (s *server) publicSearch(c *gin.Context) {
+	q := ratings.PublicQuery{Q: c.Query("q"), Region: c.Query("region"), Grade: c.Query("grade")}
+	var err error
+	if q.Period, err = intQuery(c, "period"); err == nil {
+		q.Page, err = intQuery(c, "page")
+	}
+	if err == nil {
+		q.PerPage, err = intQuery(c, "per_page")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	page, err := s.svc.SearchPublished(c.Request.Context(), q)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, page)
+}
+
+func intQuery(c *gin.Context, name string) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, badRequest(name, name+" must be a whole number")
+	}
+	return n, nil
+}
+
+func (s *server) publicEmployer(c *gin.Context) {
+	code := c.Param("uscc")
+	if err := checkCode(code); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	doc, err := s.svc.CreditDocument(c.Request.Context(), code)
+	if err != nil {
+		writeError(c, s.log, notPublished(err, code))
+		return
+	}
+	rawJSON(c, doc)
+}
+
+func (s *server) publicAwards(c *gin.Context) {
+	period, err := intQuery(c, "period")
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	roll, err := s.svc.AwardRoll(c.Request.Context(), period, c.Query("region"))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if roll == nil {
+		roll = []ratings.AwardEntry{}
+	}
+	ok(c, gin.H{"awards": roll})
+}
+
+type objectionRequest struct {
+	RatingID int64  `json:"rating_id"`
+	FiledBy  string `json:"filed_by"`
+	Reason   string `json:"reason"`
+	Evidence string `json:"evidence"`
+}
+
+func (s *server) fileObjection(c *gin.Context) {
+	var req objectionRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	o, err := s.svc.FileObjection(c.Request.Context(), ratings.ObjectionParams(req))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, o)
+}
+
+// officers and employers
+
+type actorJSON struct {
+	Name   string       `json:"name"`
+	Role   ratings.Role `json:"role"`
+	Region string       `json:"region"`
+	USCC   string       `json:"uscc,omitempty"`
+}
+
+func actorView(a ratings.Actor) actorJSON { return actorJSON(a) }
+
+func (s *server) listPeriods(c *gin.Context) {
+	ps, err := s.svc.Periods(c.Request.Context())
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if ps == nil {
+		ps = []ratings.Period{}
+	}
+	ok(c, gin.H{"periods": ps})
+}
+
+func yearParam(c *gin.Context) (int, error) {
+	y, err := strconv.Atoi(c.Param("year"))
+	if err != nil {
+		return 0, badRequest("year", "the period must be a year")
+	}
+	return y, nil
+}
+
+func idParam(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return 0, badRequest("id", "the id must be a whole number")
+	}
+	return id, nil
+}
+
+type activateRequest struct {
+	Hash string `json:"hash"`
+}
+
+func (s *server) activate(c *gin.Context) {
+	var req activateRequest
+	y, err := yearParam(c)
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil {
+		err = s.svc.ActivateRuleSet(c.Request.Context(), actor(c), y, req.Hash)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"period": y, "hash": req.Hash})
+}
+
+type regionRequest struct {
+	Region string  `json:"region"`
+	IDs    []int64 `json:"ids,omitempty"`
+}
+
+func (s *server) rate(c *gin.Context) {
+	var req regionRequest
+	y, err := yearParam(c)
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	rep, err := s.svc.Rate(c.Request.Context(), actor(c), ratings.RateParams{Period: y, Region: req.Region})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"run": rep.RunID, "resumed": rep.Resumed, "employers": rep.Employers, "rated": rep.Rated,
+		"unchanged": rep.Unchanged, "held": rep.Held, "rule_set": rep.RuleSet, "hash": rep.Hash})
+}
+
+func (s *server) publicize(c *gin.Context) {
+	var req regionRequest
+	y, err := yearParam(c)
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	n, ends, err := s.svc.Publicize(c.Request.Context(), actor(c), ratings.PublicizeParams{Period: y, Region: req.Region, IDs: req.IDs})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"publicized": n, "publicity_ends": ends})
+}
+
+func (s *server) uploadRuleSet(c *gin.Context) {
+	src, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
+		return
+	}
+	row, err := s.svc.UploadRuleSet(c.Request.Context(), actor(c), cmpOr(c.Query("name"), "upload.yaml"), src)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, row)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (s *server) listRatings(c *gin.Context) {
+	period, err := intQuery(c, "period")
+	var page int
+	if err == nil {
+		page, err = intQuery(c, "page")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	rs, err := s.svc.ListRatings(c.Request.Context(), actor(c), ratings.RatingFilter{Period: period, Region: c.Query("region"), Status: c.Query("status"), Page: page})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"ratings": ratingsJSON(rs)})
+}
+
+// ratingJSON is a rating as officers see it: everything, with the result
+// and facts as JSON.
+type ratingJSON struct {
+	ratings.RatingView
+	ResultJSON any `json:"result"`
+	FactsJSON  any `json:"facts"`
+}
+
+func ratingsJSON(rs []ratings.RatingView) []ratingJSON {
+	out := make([]ratingJSON, len(rs))
+	for i := range rs {
+		out[i] = toRatingJSON(&rs[i])
+	}
+	return out
+}
+
+func toRatingJSON(r *ratings.RatingView) ratingJSON {
+	return ratingJSON{RatingView: *r, ResultJSON: rawOrNil(r.Result), FactsJSON: rawOrNil(r.Facts)}
+}
+
+func rawOrNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return jsonRaw(s)
+}
+
+func (s *server) getRating(c *gin.Context) {
+	id, err := idParam(c)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	r, err := s.svc.Rating(c.Request.Context(), actor(c), id)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, toRatingJSON(r))
+}
+
+type transitionRequest struct {
+	LockVersion int    `json:"lock_version"`
+	Grade       string `json:"grade,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+func (s *server) transition(c *gin.Context, do func(ctx context.Context, a ratings.Actor, ref ratings.Ref, req transitionRequest) (*ratings.RatingView, error)) {
+	id, err := idParam(c)
+	var req transitionRequest
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil && req.LockVersion < 1 {
+		err = badRequest("lock_version", "lock_version is required: the version of the rating you read")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	r, err := do(c.Request.Context(), actor(c), ratings.Ref{ID: id, LockVersion: req.LockVersion}, req)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, toRatingJSON(r))
+}
+
+func (s *server) review(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, _ transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Review(ctx, a, ref)
+	})
+}
+
+func (s *server) confirm(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, req transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Confirm(ctx, a, ref, req.Grade, req.Reason)
+	})
+}
+
+func (s *server) rerate(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, _ transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Rerate(ctx, a, ref)
+	})
+}
+
+func (s *server) correct(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, req transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Correct(ctx, a, ref, req.Grade, req.Reason)
+	})
+}
+
+type decisionRequest struct {
+	Upheld   *bool  `json:"upheld,omitempty"`
+	Approve  *bool  `json:"approve,omitempty"`
+	Decision string `json:"decision,omitempty"`
+	Reason   string `json:"reason,omitempty"`
+}
+
+func (s *server) decideObjection(c *gin.Context) {
+	id, err := idParam(c)
+	var req decisionRequest
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil && req.Upheld == nil {
+		err = badRequest("upheld", "upheld (true or false) is required")
+	}
+	if err == nil {
+		err = s.svc.DecideObjection(c.Request.Context(), actor(c), id, *req.Upheld, req.Decision)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"objection": id, "upheld": *req.Upheld})
+}
+
+type nominationRequest struct {
+	USCC   string `json:"uscc"`
+	Period int    `json:"period"`
+	Award  string `json:"award"`
+}
+
+func (s *server) nominate(c *gin.Context) {
+	var req nominationRequest
+	err := bindJSON(c, &req)
+	if err == nil {
+		err = checkCode(req.USCC)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	n, err := s.svc.Nominate(c.Request.Context(), actor(c), req.USCC, req.Period, req.Award)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, n)
+}
+
+func (s *server) decideNomination(c *gin.Context) {
+	id, err := idParam(c)
+	var req decisionRequest
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil && req.Approve == nil {
+		err = badRequest("approve", "approve (true or false) is required")
+	}
+	if err == nil {
+		err = s.svc.DecideNomination(c.Request.Context(), actor(c), id, *req.Approve, req.Reason)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"nomination": id, "approved": *req.Approve})
+}
+
+type employerRequest struct {
+	USCC      string `json:"uscc"`
+	Name      string `json:"name"`
+	Region    string `json:"region"`
+	Industry  string `json:"industry"`
+	Employees int    `json:"employees"`
+}
+
+func (s *server) addEmployer(c *gin.Context) {
+	var req employerRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	e, err := s.svc.AddEmployer(c.Request.Context(), actor(c), ratings.Employer{USCC: strings.TrimSpace(req.USCC), Name: req.Name,
+		Region: req.Region, Industry: req.Industry, Employees: req.Employees})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, e)
+}
+
+func (s *server) integrityFile(c *gin.Context) {
+	rs, err := s.svc.IntegrityFile(c.Request.Context(), actor(c), c.Param("uscc"))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	views := make([]ratings.RatingView, len(rs))
+	for i := range rs {
+		views[i] = ratings.RatingView{Rating: rs[i], USCC: c.Param("uscc")}
+	}
+	ok(c, gin.H{"ratings": ratingsJSON(views)})
+}
+
+type notificationJSON struct {
+	ratings.Notification
+	BodyJSON any `json:"body"`
+}
+
+func (s *server) notifications(c *gin.Context) {
+	ns, err := s.svc.Notifications(c.Request.Context(), actor(c), c.Param("uscc"))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	out := make([]notificationJSON, len(ns))
+	for i := range ns {
+		out[i] = notificationJSON{Notification: ns[i], BodyJSON: jsonRaw(ns[i].Body)}
+	}
+	ok(c, gin.H{"notifications": out})
+}
+
+type caseRequest struct {
+	USCC string `json:"uscc"`
+	engine.Case
+}
+
+func (s *server) recordCase(c *gin.Context) {
+	var req caseRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	k, err := s.svc.RecordCase(c.Request.Context(), actor(c), ratings.CaseRecord{USCC: req.USCC, Case: req.Case})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"id": k.ID, "case_no": k.CaseNo})
+}
+
+type declarationRequest struct {
+	Period int `json:"period"`
+	engine.AnnualReview
+}
+
+func (s *server) declareAnnual(c *gin.Context) {
+	var req declarationRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if err := s.svc.DeclareAnnual(c.Request.Context(), actor(c), req.Period, req.AnnualReview); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"period": req.Period, "deadline": ratings.DeclarationDeadline(req.Period)})
+}
