@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -119,6 +120,13 @@ func TestStorageCommands(t *testing.T) {
 			require.Equal(t, exitOK, got.code, got.stderr)
 			require.Equal(t, "published 0 ratings\n", got.stdout, "nothing is under publicity yet")
 
+			// The procedure through the domain, then tick and verify from the
+			// command line on the database it leaves behind.
+			runProcedure(t, url)
+			got = runCLI(t, "", "workflow", "tick", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "published 39 ratings\n", got.stdout, "all but the one with an open objection")
+
 			got = runCLI(t, "", "audit", "verify", "--db", url)
 			require.Equal(t, exitOK, got.code, got.stderr)
 			require.Regexp(t, `^audit log intact: \d+ entries\n$`, got.stdout)
@@ -180,4 +188,39 @@ func readFile(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// runProcedure reviews, confirms and publicizes every 2026 rating (one
+// override), files an objection to one (left open) and another (rejected),
+// with a clock in the past so that the publicity has ended by now.
+func runProcedure(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := ratings.Open(ctx, url)
+	require.NoError(t, err)
+	defer db.Close()
+	past := time.Date(2026, 6, 1, 2, 0, 0, 0, time.UTC) // before today, so the publicity has ended
+	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: func() time.Time { return past }})
+	require.NoError(t, err)
+	rs, err := svc.ListRatings(ctx, ratings.System, ratings.RatingFilter{Period: 2026, Region: ratings.AllRegions})
+	require.NoError(t, err)
+	require.Len(t, rs, 40)
+	for i, r := range rs {
+		rv, err := svc.Review(ctx, ratings.System, ratings.Ref{ID: r.ID, LockVersion: r.LockVersion})
+		require.NoError(t, err)
+		grade, reason := "", ""
+		if i == 0 {
+			grade, reason = "B", "现场检查发现问题，待整改"
+		}
+		_, err = svc.Confirm(ctx, ratings.System, ratings.Ref{ID: rv.ID, LockVersion: rv.LockVersion}, grade, reason)
+		require.NoError(t, err)
+	}
+	n, _, err := svc.Publicize(ctx, ratings.System, ratings.PublicizeParams{Period: 2026, Region: ratings.AllRegions})
+	require.NoError(t, err)
+	require.Equal(t, 40, n)
+	_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[1].ID, FiledBy: "职工 王某", Reason: "评定有误"})
+	require.NoError(t, err)
+	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[2].ID, FiledBy: "职工 赵某", Reason: "评定有误"})
+	require.NoError(t, err)
+	require.NoError(t, svc.DecideObjection(ctx, ratings.System, o.ID, false, "经核实，评定无误"))
 }
