@@ -216,16 +216,7 @@ func (s *Service) DeclareAnnual(ctx context.Context, a Actor, period int, r engi
 		if err := s.declare(ctx, tx, a, e, period, "annual", string(payload)); err != nil {
 			return err
 		}
-		ar := &AnnualReview{EmployerID: e.ID, Period: period, Submitted: true, OnTime: r.OnTime, Employees: r.Employees,
-			ContractsSigned: r.ContractsSigned, Insured: r.Insured, RosterComplete: r.RosterComplete}
-		_, err = tx.NewInsert().Model(ar).On("CONFLICT (employer_id, period) DO UPDATE").
-			Set("submitted = EXCLUDED.submitted, on_time = EXCLUDED.on_time, employees = EXCLUDED.employees").
-			Set("contracts_signed = EXCLUDED.contracts_signed, insured = EXCLUDED.insured, roster_complete = EXCLUDED.roster_complete").
-			Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("declare: %w", dbError(err))
-		}
-		return nil
+		return upsertReview(ctx, tx, e.ID, period, r)
 	})
 }
 

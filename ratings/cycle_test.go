@@ -20,7 +20,7 @@ var admin = ratings.Actor{Name: "admin", Role: ratings.RoleAdmin, Region: "42000
 // code makes a valid USCC for a region and a serial number.
 func code(t testing.TB, region string, n int) string {
 	t.Helper()
-	org := fmt.Sprintf("MA%06d", n)
+	org := fmt.Sprintf("M%07d", n)
 	// Make the organisation code's own check character right (GB 11714).
 	weights := []int{3, 7, 9, 10, 5, 8, 4, 2}
 	sum := 0

@@ -200,17 +200,22 @@ func (s *Service) RecordReview(ctx context.Context, a Actor, r ReviewRecord) err
 		if err != nil {
 			return err
 		}
-		ar := &AnnualReview{EmployerID: e.ID, Period: r.Period, Submitted: r.Submitted, OnTime: r.OnTime, Employees: r.Employees,
-			ContractsSigned: r.ContractsSigned, Insured: r.Insured, RosterComplete: r.RosterComplete}
-		_, err = tx.NewInsert().Model(ar).On("CONFLICT (employer_id, period) DO UPDATE").
-			Set("submitted = EXCLUDED.submitted, on_time = EXCLUDED.on_time, employees = EXCLUDED.employees").
-			Set("contracts_signed = EXCLUDED.contracts_signed, insured = EXCLUDED.insured, roster_complete = EXCLUDED.roster_complete").
-			Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("record review: %w", dbError(err))
-		}
-		return nil
+		return upsertReview(ctx, tx, e.ID, r.Period, r.AnnualReview)
 	})
+}
+
+// upsertReview writes (or replaces) the annual review of an employer.
+func upsertReview(ctx context.Context, db bun.IDB, employerID int64, period int, r engine.AnnualReview) error {
+	ar := &AnnualReview{EmployerID: employerID, Period: period, Submitted: r.Submitted, OnTime: r.OnTime, Employees: r.Employees,
+		ContractsSigned: r.ContractsSigned, Insured: r.Insured, RosterComplete: r.RosterComplete}
+	_, err := db.NewInsert().Model(ar).On("CONFLICT (employer_id, period) DO UPDATE").
+		Set("submitted = EXCLUDED.submitted, on_time = EXCLUDED.on_time, employees = EXCLUDED.employees").
+		Set("contracts_signed = EXCLUDED.contracts_signed, insured = EXCLUDED.insured, roster_complete = EXCLUDED.roster_complete").
+		Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("record review: %w", dbError(err))
+	}
+	return nil
 }
 
 func checkReview(period int, r engine.AnnualReview) error {

@@ -121,16 +121,24 @@ func rulesTest(_ context.Context, e *env, args []string) error {
 	return nil
 }
 
-// openInput opens a file, or stdin for "-".
-func openInput(e *env, name string) (io.Reader, func(), error) {
-	if name == "-" {
-		return e.stdin, func() {}, nil
+// openFacts opens a facts file (or stdin for "-") and tells one document
+// from JSON Lines (readFactsInput).
+func openFacts(ctx context.Context, e *env, name string) (stream io.Reader, single []byte, closeIn func(), err error) {
+	var in io.Reader = e.stdin
+	closeIn = func() {}
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		in, closeIn = f, func() { f.Close() }
 	}
-	f, err := os.Open(name)
+	stream, single, err = readFactsInput(ctx, in)
 	if err != nil {
-		return nil, nil, err
+		closeIn()
+		return nil, nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
-	return f, func() { f.Close() }, nil
+	return stream, single, closeIn, nil
 }
 
 func rulesEval(ctx context.Context, e *env, args []string) error {
@@ -153,15 +161,11 @@ func rulesEval(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	in, closeIn, err := openInput(e, *factsFile)
+	stream, single, closeIn, err := openFacts(ctx, e, *factsFile)
 	if err != nil {
 		return err
 	}
 	defer closeIn()
-	stream, single, err := readFactsInput(ctx, in)
-	if err != nil {
-		return fmt.Errorf("%s: %w", *factsFile, err)
-	}
 	if single != nil {
 		f, err := engine.DecodeFacts(single)
 		if err != nil {
@@ -244,15 +248,11 @@ func rulesSimulate(ctx context.Context, e *env, args []string) error {
 	var sim *engine.Simulation
 	bad := 0
 	if stored {
-		db, err := openDB(ctx, *dbf)
+		svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 		if err != nil {
 			return err
 		}
-		defer db.Close()
-		svc, err := ratings.NewService(db, ratings.ServiceParams{})
-		if err != nil {
-			return err
-		}
+		defer closeDB()
 		if sim, err = svc.SimulatePeriod(ctx, ratings.System, *period, cmp.Or(*region, ratings.AllRegions), draft, *show); err != nil {
 			return err
 		}
@@ -261,15 +261,11 @@ func rulesSimulate(ctx context.Context, e *env, args []string) error {
 		if err != nil {
 			return err
 		}
-		in, closeIn, err := openInput(e, *factsFile)
+		stream, single, closeIn, err := openFacts(ctx, e, *factsFile)
 		if err != nil {
 			return err
 		}
 		defer closeIn()
-		stream, single, err := readFactsInput(ctx, in)
-		if err != nil {
-			return fmt.Errorf("%s: %w", *factsFile, err)
-		}
 		if single != nil {
 			stream = bytes.NewReader(compactJSON(single))
 		}
@@ -315,15 +311,11 @@ func rulesUpload(ctx context.Context, e *env, args []string) error {
 	if len(files) == 0 {
 		return usagef("rules upload: name at least one rule-set file")
 	}
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	for _, f := range files {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -350,15 +342,11 @@ func rulesActivate(ctx context.Context, e *env, args []string) error {
 	if *period == 0 || (len(pos) == 0) == (*hash == "") || len(pos) > 1 {
 		return usagef("rules activate: give --period and either one rule-set FILE or --hash")
 	}
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	if len(pos) == 1 {
 		src, err := os.ReadFile(pos[0])
 		if err != nil {

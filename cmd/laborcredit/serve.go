@@ -32,15 +32,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return usagef("serve: unexpected argument %q", pos[0])
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{Logger: logger})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{Logger: logger})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	listen := cmp.Or(*addr, os.Getenv("LABORCREDIT_ADDR"), "127.0.0.1:8080")
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
@@ -116,15 +112,11 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if *role == "" {
 		return usagef("user create: --role is required")
 	}
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	u, token, err := svc.CreateUser(ctx, ratings.System, cmp.Or(*name, *role+" "+*region+*uscc), ratings.Role(*role), *region, *uscc)
 	if err != nil {
 		return err
@@ -158,15 +150,11 @@ func runAPIKeyCreate(ctx context.Context, e *env, args []string) error {
 	if *org == "" {
 		return usagef("apikey create: --org is required")
 	}
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	c, key, err := svc.CreateAPIClient(ctx, ratings.System, *org, *kind, *scope, *rate)
 	if err != nil {
 		return err
@@ -186,15 +174,11 @@ func runAPIKeyRevoke(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 || *id == 0 {
 		return usagef("apikey revoke: --id is required")
 	}
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	if err := svc.RevokeAPIClient(ctx, ratings.System, *id); err != nil {
 		return err
 	}

@@ -44,6 +44,21 @@ func openDB(ctx context.Context, flagValue string) (*bun.DB, error) {
 	return db, nil
 }
 
+// openService opens the database (checking its schema) and the domain
+// service over it; close releases the database.
+func openService(ctx context.Context, flagValue string, p ratings.ServiceParams) (svc *ratings.Service, close func(), err error) {
+	db, err := openDB(ctx, flagValue)
+	if err != nil {
+		return nil, nil, err
+	}
+	svc, err = ratings.NewService(db, p)
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return svc, func() { db.Close() }, nil
+}
+
 func migrateCommand() *command {
 	return &command{
 		name:  "migrate",
@@ -131,15 +146,11 @@ func runRate(ctx context.Context, e *env, args []string) error {
 	if *period == 0 {
 		return usagef("rate: --period is required")
 	}
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	progress := newProgress(e.stderr, "rating")
 	held := 0
 	rep, err := svc.Rate(ctx, ratings.System, ratings.RateParams{

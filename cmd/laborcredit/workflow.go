@@ -26,15 +26,11 @@ func runTick(ctx context.Context, e *env, args []string) error {
 	if len(pos) > 0 {
 		return usagef("workflow tick: unexpected argument %q", pos[0])
 	}
-	db, err := openDB(ctx, *dbf)
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	svc, err := ratings.NewService(db, ratings.ServiceParams{})
-	if err != nil {
-		return err
-	}
+	defer closeDB()
 	n, err := svc.Tick(ctx)
 	if err != nil {
 		return err
