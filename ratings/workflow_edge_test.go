@@ -109,8 +109,8 @@ func (b *edgeBundle) advance(t *testing.T, uscc, status string) ratings.Ref {
 	return ref
 }
 
-// auditsOf counts the audit entries of an action about one rating.
-func auditsOf(t *testing.T, db bun.IDB, action string, ratingID int64) int {
+// edgeAudits counts the audit entries of an action about one rating.
+func edgeAudits(t *testing.T, db bun.IDB, action string, ratingID int64) int {
 	t.Helper()
 	n, err := db.NewSelect().TableExpr("audit_log").Where("action = ? AND subject LIKE ?", action, fmt.Sprintf("rating:%d %%", ratingID)).
 		Count(context.Background())
@@ -118,16 +118,16 @@ func auditsOf(t *testing.T, db bun.IDB, action string, ratingID int64) int {
 	return int(n)
 }
 
-// notesOf is an employer's notifications, as the employer sees them.
-func notesOf(t *testing.T, svc *ratings.Service, uscc string) []ratings.Notification {
+// edgeNotes is an employer's notifications, as the employer sees them.
+func edgeNotes(t *testing.T, svc *ratings.Service, uscc string) []ratings.Notification {
 	t.Helper()
 	notes, err := svc.Notifications(context.Background(), ratings.Actor{Name: "企业", Role: ratings.RoleEmployer, USCC: uscc}, uscc)
 	require.NoError(t, err)
 	return notes
 }
 
-// race runs two calls at the same moment and returns their errors.
-func race(a, b func() error) [2]error {
+// edgeRace runs two calls at the same moment and returns their errors.
+func edgeRace(a, b func() error) [2]error {
 	var errs [2]error
 	var wg sync.WaitGroup
 	start := make(chan struct{})
@@ -142,9 +142,9 @@ func race(a, b func() error) [2]error {
 	return errs
 }
 
-// requireOneWins checks that exactly one of two racing calls succeeded and
+// edgeOneWins checks that exactly one of two racing calls succeeded and
 // the other got ErrConflict.
-func requireOneWins(t *testing.T, errs [2]error) {
+func edgeOneWins(t *testing.T, errs [2]error) {
 	t.Helper()
 	wins := 0
 	for _, err := range errs {
@@ -212,12 +212,12 @@ func TestConcurrentTransitions(t *testing.T) {
 				for _, u := range b.codes {
 					r := b.current(t, u)
 					ref := ratings.Ref{ID: r.ID, LockVersion: r.LockVersion}
-					errs := race(func() error { return tt.act(b.svc, county, ref) }, func() error { return tt.act(b.svc, city, ref) })
-					requireOneWins(t, errs)
+					errs := edgeRace(func() error { return tt.act(b.svc, county, ref) }, func() error { return tt.act(b.svc, city, ref) })
+					edgeOneWins(t, errs)
 					after := b.get(t, r.ID)
 					require.Equal(t, tt.status, after.Status)
 					require.Equal(t, r.LockVersion+1, after.LockVersion, "the rating moved once")
-					require.Equal(t, 1, auditsOf(t, db, tt.action, r.ID))
+					require.Equal(t, 1, edgeAudits(t, db, tt.action, r.ID))
 					versions, err := db.NewSelect().Model((*ratings.Rating)(nil)).Where("employer_id = ? AND period = 2025", r.EmployerID).Count(ctx)
 					require.NoError(t, err)
 					if tt.newVersion {
@@ -328,7 +328,7 @@ func TestTransitionRefusals(t *testing.T) {
 					ref = tt.setup(t, b, ref)
 				}
 				before, _ := ratings.GetRating(ctx, db, ref.ID)
-				audits := auditsAbout(t, db, ref.ID)
+				audits := edgeAuditsAbout(t, db, ref.ID)
 				_, err := tt.act(t, b, ref)
 				if tt.field != "" {
 					requireField(t, err, tt.field)
@@ -337,14 +337,14 @@ func TestTransitionRefusals(t *testing.T) {
 				}
 				after, _ := ratings.GetRating(ctx, db, ref.ID)
 				require.Equal(t, before, after, "a refused transition changes nothing")
-				require.Equal(t, audits, auditsAbout(t, db, ref.ID), "and audits nothing")
+				require.Equal(t, audits, edgeAuditsAbout(t, db, ref.ID), "and audits nothing")
 			})
 		}
 	})
 }
 
-// auditsAbout counts the audit entries about one rating.
-func auditsAbout(t *testing.T, db bun.IDB, ratingID int64) int {
+// edgeAuditsAbout counts the audit entries about one rating.
+func edgeAuditsAbout(t *testing.T, db bun.IDB, ratingID int64) int {
 	t.Helper()
 	n, err := db.NewSelect().TableExpr("audit_log").Where("subject LIKE ?", fmt.Sprintf("rating:%d %%", ratingID)).Count(context.Background())
 	require.NoError(t, err)
@@ -434,8 +434,8 @@ func TestConfirmOverride(t *testing.T) {
 	})
 }
 
-// setClock puts the clock at a time of day in China.
-func setClock(c *clock, datetime string) {
+// edgeSetClock puts the clock at a time of day in China.
+func edgeSetClock(c *clock, datetime string) {
 	d, err := time.ParseInLocation(time.DateTime, datetime, time.FixedZone("CST", 8*3600))
 	if err != nil {
 		panic(err)
@@ -468,9 +468,9 @@ func TestPublicityWindow(t *testing.T) {
 			return err
 		}
 
-		setClock(b.clk, "2026-02-26 23:59:00") // the last minute of the last day
+		edgeSetClock(b.clk, "2026-02-26 23:59:00") // the last minute of the last day
 		require.NoError(t, object(ids[0]))
-		setClock(b.clk, "2026-02-27 00:01:00")
+		edgeSetClock(b.clk, "2026-02-27 00:01:00")
 		requireField(t, object(ids[1]), "rating_id")
 		b.clk.set("2026-02-27")
 		requireField(t, object(ids[1]), "rating_id")
@@ -531,7 +531,7 @@ func TestConcurrentTicks(t *testing.T) {
 			b.clk.set(day)
 
 			var counts [2]int
-			errs := race(func() error {
+			errs := edgeRace(func() error {
 				var err error
 				counts[0], err = b.svc.Tick(ctx)
 				return err
@@ -572,16 +572,11 @@ func TestConcurrentTicks(t *testing.T) {
 	})
 }
 
-// publicizeRaceBug: found by TestConcurrentPublicize on PostgreSQL.
-const publicizeRaceBug = "BUG: ratings.Service.Publicize (workflow.go) counts, notifies and audits the ratings it selected, " +
-	"not the ones its UPDATE ... WHERE status = 'confirmed' changed: when two officers (county 420102 and city 420100) " +
-	"publicize the same confirmed ratings at once on PostgreSQL, both calls return n = 10 for 10 ratings, every employer " +
-	"gets two 'publicized' notifications, and two rating.publicize audit entries each claim all 10 ratings " +
-	"(SQLite is serial and unaffected). Fix: check RowsAffected per rating, or UPDATE ... RETURNING id and notify only those."
-
 // TestConcurrentPublicize: two officers (the county and its city) put the
 // same confirmed ratings under publicity at the same moment. Each rating
 // must be publicized once: one notification, counted once, audited once.
+// (On PostgreSQL this found Publicize notifying, counting and auditing the
+// ratings it selected rather than the ones its UPDATE changed.)
 func TestConcurrentPublicize(t *testing.T) {
 	t.Parallel()
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
@@ -598,7 +593,7 @@ func TestConcurrentPublicize(t *testing.T) {
 				group = append(group, b.current(t, u).ID)
 			}
 			var counts [2]int
-			errs := race(func() error {
+			errs := edgeRace(func() error {
 				var err error
 				counts[0], _, err = b.svc.Publicize(ctx, county, ratings.PublicizeParams{Period: 2025, IDs: group})
 				return err
@@ -713,7 +708,7 @@ func TestCorrect(t *testing.T) {
 		require.NoError(t, err)
 		require.Len(t, file, 3)
 		require.Equal(t, []int{3, 2, 1}, []int{file[0].Version, file[1].Version, file[2].Version})
-		notes := notesOf(t, b.svc, u)
+		notes := edgeNotes(t, b.svc, u)
 		require.Equal(t, "corrected", notes[0].Kind)
 		require.Equal(t, v3.ID, notes[0].RatingID)
 	})
@@ -749,7 +744,7 @@ func TestDeclareAnnual(t *testing.T) {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
 				clk := &clock{}
-				setClock(clk, tt.at)
+				edgeSetClock(clk, tt.at)
 				svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
 				require.NoError(t, err)
 				u := b.codes[i]
@@ -839,7 +834,7 @@ func TestNotificationBodies(t *testing.T) {
 			return v
 		}
 
-		notes := notesOf(t, b.svc, bad)
+		notes := edgeNotes(t, b.svc, bad)
 		require.Len(t, notes, 1)
 		require.Equal(t, "publicized", notes[0].Kind)
 		require.Contains(t, notes[0].Body, "JA-2025-101")
@@ -852,7 +847,7 @@ func TestNotificationBodies(t *testing.T) {
 		require.Equal(t, []fired{{Rule: "b-violation-found", Cap: "B", Basis: "第七条第（二）项", Reason: "因劳动保障违法行为被查处",
 			Evidence: []string{"JA-2025-101"}}}, v.Result.Fired)
 
-		notes = notesOf(t, b.svc, good)
+		notes = edgeNotes(t, b.svc, good)
 		require.Len(t, notes, 1)
 		v = parse(t, notes[0])
 		require.Equal(t, "A", v.Grade)
@@ -862,7 +857,7 @@ func TestNotificationBodies(t *testing.T) {
 		n, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, n)
-		notes = notesOf(t, b.svc, bad)
+		notes = edgeNotes(t, b.svc, bad)
 		require.Len(t, notes, 2)
 		require.Equal(t, "published", notes[0].Kind, "newest first")
 		require.Equal(t, "publicized", notes[1].Kind)
