@@ -295,7 +295,7 @@ func authzActs() []authzAct {
 			}},
 		{name: "DeclareAnnual", stage: stRegistered, allowed: authzEmployers, audited: true,
 			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
-				return svc.DeclareAnnual(ctx, a, 2025, engine.AnnualReview{Employees: 33, ContractsSigned: 33, Insured: 33, RosterComplete: true})
+				return svc.DeclareAnnual(ctx, a, 2024, engine.AnnualReview{Employees: 33, ContractsSigned: 33, Insured: 33, RosterComplete: true})
 			}},
 		{name: "ApplyForAward", stage: stRegistered, allowed: authzEmployers, audited: true,
 			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
@@ -309,14 +309,14 @@ func authzActs() []authzAct {
 				}
 				return err
 			}},
-		// Registering employers and recording cases are not audited (only
-		// rating transitions, declarations and blacklistings are).
-		{name: "AddEmployer", stage: stRegistered, allowed: authzOfficersIn,
+		// Registering employers and recording cases are audited too: a
+		// recorded case decides a B or a C.
+		{name: "AddEmployer", stage: stRegistered, allowed: authzOfficersIn, audited: true,
 			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
 				_, err := svc.AddEmployer(ctx, a, ratings.Employer{USCC: authzNew(t), Name: "新登记企业", Region: "420102", Employees: 5})
 				return err
 			}},
-		{name: "RecordCase", stage: stRegistered, allowed: authzOfficersIn,
+		{name: "RecordCase", stage: stRegistered, allowed: authzOfficersIn, audited: true,
 			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
 				_, err := svc.RecordCase(ctx, a, ratings.CaseRecord{USCC: authzOwn(t), Case: engine.Case{ID: "JA-2025-777", Source: "complaint",
 					Opened: "2025-03-01", Concluded: "2025-04-01", Violations: []string{"overtime"}, Outcome: "rectified"}})

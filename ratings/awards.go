@@ -199,19 +199,38 @@ func (s *Service) DeclareAnnual(ctx context.Context, a Actor, period int, r engi
 	if err := a.require(RoleEmployer); err != nil {
 		return err
 	}
-	r.Submitted = true
-	r.OnTime = s.today().Format(time.DateOnly) <= DeclarationDeadline(period)
-	if err := checkReview(period, r); err != nil {
-		return err
+	today := s.today()
+	if period >= today.Year() {
+		return invalid("period", "the declaration for %d is made after it ends, from %d on", period, period+1)
 	}
-	payload, err := json.Marshal(r)
-	if err != nil {
+	r.Submitted = true
+	r.OnTime = today.Format(time.DateOnly) <= DeclarationDeadline(period)
+	if err := checkReview(period, r); err != nil {
 		return err
 	}
 	return s.inTx(ctx, func(tx bun.Tx) error {
 		e, err := EmployerByCode(ctx, tx, a.USCC)
 		if err != nil {
 			return invalid("uscc", "no employer with code %s is registered", a.USCC)
+		}
+		var published int
+		if err := tx.NewSelect().Model((*Rating)(nil)).ColumnExpr("count(*)").
+			Where("employer_id = ? AND period = ? AND status = ?", e.ID, period, StatusPublished).Scan(ctx, &published); err != nil {
+			return err
+		}
+		if published > 0 {
+			return invalid("period", "the rating of %d is published; ask the office for a correction instead", period)
+		}
+		// A correction after the deadline keeps the on-time of a first
+		// declaration made in time.
+		var first Declaration
+		err = tx.NewSelect().Model(&first).Where("employer_id = ? AND period = ? AND kind = ?", e.ID, period, "annual").Scan(ctx)
+		if err == nil && first.SubmittedAt.In(chinaTime).Format(time.DateOnly) <= DeclarationDeadline(period) {
+			r.OnTime = true
+		}
+		payload, err := json.Marshal(r)
+		if err != nil {
+			return err
 		}
 		if err := s.declare(ctx, tx, a, e, period, "annual", string(payload)); err != nil {
 			return err
@@ -245,7 +264,7 @@ func (s *Service) ApplyForAward(ctx context.Context, a Actor, period int, award,
 func (s *Service) declare(ctx context.Context, tx bun.Tx, a Actor, e *Employer, period int, kind, payload string) error {
 	d := &Declaration{EmployerID: e.ID, Period: period, Kind: kind, Payload: payload, SubmittedBy: a.String(), SubmittedAt: s.now().UTC()}
 	_, err := tx.NewInsert().Model(d).On("CONFLICT (employer_id, period, kind) DO UPDATE").
-		Set("payload = EXCLUDED.payload, submitted_by = EXCLUDED.submitted_by, submitted_at = EXCLUDED.submitted_at").Exec(ctx)
+		Set("payload = EXCLUDED.payload, submitted_by = EXCLUDED.submitted_by").Exec(ctx) // submitted_at stays the first
 	if err != nil {
 		return fmt.Errorf("declare: %w", dbError(err))
 	}

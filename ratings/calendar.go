@@ -4,6 +4,7 @@ import (
 	"bufio"
 	_ "embed"
 	"fmt"
+	"os"
 	"strings"
 	"time"
 )
@@ -15,7 +16,8 @@ var holidaysTxt string
 // Saturday and Sunday rest, except the listed public holidays and make-up
 // working days (调休).
 type Calendar struct {
-	days map[string]bool // date → is a working day, for listed dates
+	days  map[string]bool // date → is a working day, for listed dates
+	years map[int]bool    // years with entries: the calendar knows them
 }
 
 // DefaultCalendar returns the embedded official calendar (holidays.txt).
@@ -24,7 +26,35 @@ func DefaultCalendar() (*Calendar, error) { return ParseCalendar(holidaysTxt) }
 // ParseCalendar reads a calendar file: lines "YYYY-MM-DD off|work [name]";
 // # starts a comment. Errors name the line.
 func ParseCalendar(text string) (*Calendar, error) {
-	c := &Calendar{days: map[string]bool{}}
+	c := &Calendar{days: map[string]bool{}, years: map[int]bool{}}
+	if err := c.add(text); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// LoadCalendar returns the embedded calendar, plus the entries of the file
+// at path when path is not "" (LABORCREDIT_CALENDAR): a deployment adds
+// each new year's schedule there as the State Council publishes it.
+func LoadCalendar(path string) (*Calendar, error) {
+	c, err := DefaultCalendar()
+	if err != nil || path == "" {
+		return c, err
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("calendar: %w", err)
+	}
+	if err := c.add(string(data)); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Covers reports whether the calendar has the holiday schedule of a year.
+func (c *Calendar) Covers(year int) bool { return c.years[year] }
+
+func (c *Calendar) add(text string) error {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimSpace(sc.Text())
@@ -33,13 +63,14 @@ func ParseCalendar(text string) (*Calendar, error) {
 		}
 		f := strings.Fields(line)
 		if len(f) < 2 {
-			return nil, fmt.Errorf("calendar line %d: want \"YYYY-MM-DD off|work [name]\", got %q", n, line)
+			return fmt.Errorf("calendar line %d: want \"YYYY-MM-DD off|work [name]\", got %q", n, line)
 		}
-		if _, err := time.Parse(time.DateOnly, f[0]); err != nil {
-			return nil, fmt.Errorf("calendar line %d: %q is not a date", n, f[0])
+		d, err := time.Parse(time.DateOnly, f[0])
+		if err != nil {
+			return fmt.Errorf("calendar line %d: %q is not a date", n, f[0])
 		}
 		if _, dup := c.days[f[0]]; dup {
-			return nil, fmt.Errorf("calendar line %d: %s is listed twice", n, f[0])
+			return fmt.Errorf("calendar line %d: %s is listed twice", n, f[0])
 		}
 		switch f[1] {
 		case "off":
@@ -47,10 +78,11 @@ func ParseCalendar(text string) (*Calendar, error) {
 		case "work":
 			c.days[f[0]] = true
 		default:
-			return nil, fmt.Errorf("calendar line %d: kind %q is neither off nor work", n, f[1])
+			return fmt.Errorf("calendar line %d: kind %q is neither off nor work", n, f[1])
 		}
+		c.years[d.Year()] = true
 	}
-	return c, sc.Err()
+	return sc.Err()
 }
 
 // WorkingDay reports whether day (its date, in any location) is a working day.

@@ -93,7 +93,7 @@ func (s *Service) AddEmployer(ctx context.Context, a Actor, e Employer) (*Employ
 		if _, err := tx.NewInsert().Model(&e).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("add employer %s: %w", e.USCC, dbError(err))
 		}
-		return nil
+		return appendAudit(ctx, tx, s.now(), a, "employer.add", "uscc:"+e.USCC, nil, e)
 	})
 	if err != nil {
 		return nil, err
@@ -155,7 +155,10 @@ func (s *Service) RecordCase(ctx context.Context, a Actor, r CaseRecord) (*Case,
 			Outcome: r.Outcome, OrderRefused: r.OrderRefused, Obstructed: r.Obstructed, MassIncident: r.MassIncident,
 			SeriousImpact: r.SeriousImpact, Criminal: r.Criminal, BackWages: r.BackWages, WorkersAffected: r.WorkersAffected,
 			Violations: r.Violations}
-		return insertCase(ctx, tx, c)
+		if err := insertCase(ctx, tx, c); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, s.now(), a, "case.record", fmt.Sprintf("uscc:%s case:%s", r.USCC, r.ID), nil, r.Case)
 	})
 	if err != nil {
 		return nil, err
@@ -200,7 +203,10 @@ func (s *Service) RecordReview(ctx context.Context, a Actor, r ReviewRecord) err
 		if err != nil {
 			return err
 		}
-		return upsertReview(ctx, tx, e.ID, r.Period, r.AnnualReview)
+		if err := upsertReview(ctx, tx, e.ID, r.Period, r.AnnualReview); err != nil {
+			return err
+		}
+		return appendAudit(ctx, tx, s.now(), a, "review.record", fmt.Sprintf("uscc:%s period:%d", r.USCC, r.Period), nil, r.AnnualReview)
 	})
 }
 
@@ -254,7 +260,8 @@ func (s *Service) RecordComplaint(ctx context.Context, a Actor, uscc, complaintN
 		if _, err := tx.NewInsert().Model(c).Exec(ctx); err != nil {
 			return fmt.Errorf("record complaint %s: %w", complaintNo, dbError(err))
 		}
-		return nil
+		return appendAudit(ctx, tx, s.now(), a, "complaint.record", fmt.Sprintf("uscc:%s complaint:%s", uscc, complaintNo), nil,
+			map[string]string{"received": received})
 	})
 }
 
@@ -278,7 +285,8 @@ func (s *Service) RecordDeposit(ctx context.Context, a Actor, uscc string, perio
 		if err != nil {
 			return fmt.Errorf("record deposit: %w", dbError(err))
 		}
-		return nil
+		return appendAudit(ctx, tx, s.now(), a, "deposit.record", fmt.Sprintf("uscc:%s period:%d", uscc, period), nil,
+			map[string]bool{"required": required, "paid": paid})
 	})
 }
 

@@ -18,13 +18,15 @@ type Service struct {
 	regions *Regions
 	log     *slog.Logger
 	now     func() time.Time
+	cal     *Calendar
 	clients clientCache
 }
 
 // ServiceParams configure a Service.
 type ServiceParams struct {
-	Logger  *slog.Logger     // default: discard
-	NowFunc func() time.Time // the clock; default time.Now
+	Logger   *slog.Logger     // default: discard
+	NowFunc  func() time.Time // the clock; default time.Now
+	Calendar *Calendar        // working days; default the embedded official calendar
 }
 
 // NewService makes a Service over a migrated database.
@@ -37,11 +39,18 @@ func NewService(db *bun.DB, p ServiceParams) (*Service, error) {
 	if now == nil {
 		now = time.Now
 	}
+	cal := p.Calendar
+	if cal == nil {
+		if cal, err = DefaultCalendar(); err != nil {
+			return nil, err
+		}
+	}
 	return &Service{
 		db:      db,
 		regions: regions,
 		log:     cmp.Or(p.Logger, slog.New(slog.DiscardHandler)),
 		now:     now,
+		cal:     cal,
 	}, nil
 }
 

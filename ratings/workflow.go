@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -200,12 +201,14 @@ func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (in
 	if err := s.db.NewSelect().Model(&per).Where("year = ?", p.Period).Scan(ctx); err != nil {
 		return 0, "", invalid("period", "period %d does not exist", p.Period)
 	}
-	cal, err := DefaultCalendar()
-	if err != nil {
-		return 0, "", err
-	}
 	now := s.now().UTC()
-	ends := cal.AddWorkingDays(s.today(), per.PublicityDays).Format(time.DateOnly)
+	endDay := s.cal.AddWorkingDays(s.today(), per.PublicityDays)
+	for y := s.today().Year(); y <= endDay.Year(); y++ {
+		if !s.cal.Covers(y) {
+			return 0, "", invalid("calendar", "the working-day calendar has no holiday schedule for %d; add the State Council's schedule (see ratings/holidays.txt, or LABORCREDIT_CALENDAR) before publicizing", y)
+		}
+	}
+	ends := endDay.Format(time.DateOnly)
 	total := 0
 	for {
 		n, selected := 0, 0
@@ -424,6 +427,20 @@ func (s *Service) DecideObjection(ctx context.Context, a Actor, objectionID int6
 		}
 		if !upheld {
 			return nil
+		}
+		// The rating goes back to review: the other objections to it are
+		// answered by that too, so none is left to hold its next publicity.
+		var others []int64
+		if _, err := tx.NewUpdate().Model((*Objection)(nil)).
+			Set("status = ?, decided_by = ?, decided_at = ?, decision = ?", "upheld", by, now, "upheld with objection "+strconv.FormatInt(o.ID, 10)+": "+decision).
+			Where("rating_id = ? AND status = ?", r.ID, "open").Returning("id").Exec(ctx, &others); err != nil {
+			return fmt.Errorf("decide objection: %w", dbError(err))
+		}
+		if len(others) > 0 {
+			if err := appendAudit(ctx, tx, now, a, "objection.upheld", fmt.Sprintf("rating:%d", r.ID), nil,
+				map[string]any{"objections": others, "with": o.ID}); err != nil {
+				return err
+			}
 		}
 		if _, err := s.transition(ctx, tx, a, Ref{ID: r.ID, LockVersion: r.LockVersion}, "reopen", []string{StatusPublicized}, StatusReviewed,
 			func(q *bun.UpdateQuery, _ *RatingView) (*bun.UpdateQuery, error) {

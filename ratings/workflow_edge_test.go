@@ -778,10 +778,18 @@ func TestDeclareAnnual(t *testing.T) {
 			require.Len(t, decls, 1)
 			require.Equal(t, "annual", decls[0].Kind)
 			require.Contains(t, decls[0].Payload, `"contracts_signed":50`)
-			require.Equal(t, time.Date(2026, 7, 20, 2, 0, 0, 0, time.UTC), decls[0].SubmittedAt.UTC())
+			require.Equal(t, time.Date(2026, 7, 1, 2, 0, 0, 0, time.UTC), decls[0].SubmittedAt.UTC(), "the first submission's time stays")
+			// A fix after the deadline keeps the on-time of the first declaration.
+			clk.set("2026-08-03")
+			require.NoError(t, svc.DeclareAnnual(ctx, me, 2025, engine.AnnualReview{Employees: 51, ContractsSigned: 51, Insured: 51, RosterComplete: true}))
+			ar = review(t, u)
+			require.Equal(t, 51, ar.Employees)
+			require.True(t, ar.OnTime, "declared in time first")
 			n, err := db.NewSelect().TableExpr("audit_log").Where("action = ? AND subject = ?", "declaration.annual", "uscc:"+u+" period:2025").Count(ctx)
 			require.NoError(t, err)
-			require.EqualValues(t, 2, n, "both declarations are audited")
+			require.EqualValues(t, 3, n, "every declaration is audited")
+			// Not for a period that has not ended, nor for a published one.
+			requireField(t, svc.DeclareAnnual(ctx, me, 2026, engine.AnnualReview{Employees: 1}), "period")
 		})
 		t.Run("an employer that is not registered", func(t *testing.T) {
 			t.Parallel()

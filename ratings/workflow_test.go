@@ -3,6 +3,8 @@ package ratings_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -129,7 +131,12 @@ func TestWholePeriod(t *testing.T) {
 		_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[3]].ID, Reason: "匿名"})
 		requireField(t, err, "filed_by")
 
+		o3, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[2]].ID, FiledBy: "某某公司 李律师", Reason: "同上"})
+		require.NoError(t, err)
 		require.NoError(t, svc.DecideObjection(ctx, county, o1.ID, true, "经核实，已按期整改，重新评定"))
+		var o3after ratings.Objection
+		require.NoError(t, db.NewSelect().Model(&o3after).Where("id = ?", o3.ID).Scan(ctx))
+		require.Equal(t, "upheld", o3after.Status, "upholding one objection answers the others to the same rating")
 		require.NoError(t, svc.DecideObjection(ctx, county, o2.ID, false, "经核实，未发现拖欠工资"))
 		require.ErrorIs(t, svc.DecideObjection(ctx, county, o2.ID, true, "again"), ratings.ErrConflict)
 
@@ -256,4 +263,30 @@ func publishAll(t *testing.T, svc *ratings.Service, db *bun.DB, clk *clock, peri
 	clk.set(after)
 	_, err = svc.Tick(ctx)
 	require.NoError(t, err)
+}
+
+// Publicity is refused for a year the working-day calendar does not know,
+// rather than counted wrongly.
+func TestPublicizeNeedsTheYearsCalendar(t *testing.T) {
+	t.Parallel()
+	db := ratingstest.SQLite(t)
+	clk := &clock{}
+	clk.set("2040-01-05")
+	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+	require.NoError(t, err)
+	activateNational(t, svc, 2039)
+	_, _, err = svc.Publicize(context.Background(), admin, ratings.PublicizeParams{Period: 2039, Region: "420000"})
+	requireField(t, err, "calendar")
+
+	extra := filepath.Join(t.TempDir(), "2040.txt")
+	require.NoError(t, os.WriteFile(extra, []byte("2040-01-01 off 元旦\n"), 0o600))
+	cal, err := ratings.LoadCalendar(extra)
+	require.NoError(t, err)
+	require.True(t, cal.Covers(2040))
+	svc, err = ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now, Calendar: cal})
+	require.NoError(t, err)
+	n, ends, err := svc.Publicize(context.Background(), admin, ratings.PublicizeParams{Period: 2039, Region: "420000"})
+	require.NoError(t, err)
+	require.Zero(t, n)
+	require.Equal(t, "2040-01-12", ends)
 }

@@ -47,6 +47,12 @@ func openDB(ctx context.Context, flagValue string) (*bun.DB, error) {
 // openService opens the database (checking its schema) and the domain
 // service over it; close releases the database.
 func openService(ctx context.Context, flagValue string, p ratings.ServiceParams) (svc *ratings.Service, close func(), err error) {
+	if p.Calendar == nil {
+		// LABORCREDIT_CALENDAR adds years the embedded calendar lacks.
+		if p.Calendar, err = ratings.LoadCalendar(os.Getenv("LABORCREDIT_CALENDAR")); err != nil {
+			return nil, nil, err
+		}
+	}
 	db, err := openDB(ctx, flagValue)
 	if err != nil {
 		return nil, nil, err
