@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -67,18 +68,21 @@ func (s *server) creditOne(c *gin.Context) {
 }
 
 func notPublished(err error, code string) error {
-	if err == ratings.ErrNotFound {
+	if errors.Is(err, ratings.ErrNotFound) {
 		return &httpError{status: http.StatusNotFound, detail: "no published rating for " + code}
 	}
 	return err
 }
 
 func resultOf(err error) string {
+	var ve *ratings.ValidationError
 	switch {
 	case err == nil:
 		return "found"
-	case err == ratings.ErrNotFound:
+	case errors.Is(err, ratings.ErrNotFound):
 		return "not_published"
+	case errors.As(err, &ve):
+		return "invalid"
 	}
 	return "error"
 }
@@ -95,11 +99,13 @@ type batchRequest struct {
 func (s *server) creditBatch(c *gin.Context) {
 	var req batchRequest
 	if err := bindJSON(c, &req); err != nil {
+		s.logQuery(client(c), "credit/batch", nil, "invalid")
 		writeError(c, s.log, err)
 		return
 	}
 	items, err := s.svc.CreditBatch(c.Request.Context(), req.Codes)
 	if err != nil {
+		s.logQuery(client(c), "credit/batch", req.Codes, resultOf(err))
 		writeError(c, s.log, err)
 		return
 	}
@@ -118,6 +124,7 @@ func (s *server) creditChanges(c *gin.Context) {
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {
+			s.logQuery(client(c), "credit/changes", nil, "invalid")
 			writeError(c, s.log, badRequest("limit", "limit must be a whole number from 1 to 1000"))
 			return
 		}
@@ -125,6 +132,7 @@ func (s *server) creditChanges(c *gin.Context) {
 	}
 	changes, next, err := s.svc.Changes(c.Request.Context(), c.Query("since"), limit)
 	if err != nil {
+		s.logQuery(client(c), "credit/changes", nil, resultOf(err))
 		writeError(c, s.log, err)
 		return
 	}
@@ -283,8 +291,12 @@ type regionRequest struct {
 	IDs    []int64 `json:"ids,omitempty"`
 }
 
+type rateRequest struct {
+	Region string `json:"region"`
+}
+
 func (s *server) rate(c *gin.Context) {
-	var req regionRequest
+	var req rateRequest
 	y, err := yearParam(c)
 	if err == nil {
 		err = bindJSON(c, &req)
@@ -549,11 +561,7 @@ func (s *server) integrityFile(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
-	views := make([]ratings.RatingView, len(rs))
-	for i := range rs {
-		views[i] = ratings.RatingView{Rating: rs[i], USCC: c.Param("uscc")}
-	}
-	ok(c, gin.H{"ratings": ratingsJSON(views)})
+	ok(c, gin.H{"ratings": ratingsJSON(rs)})
 }
 
 type notificationJSON struct {

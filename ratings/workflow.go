@@ -684,7 +684,7 @@ func InForce(ctx context.Context, db bun.IDB, uscc, date string) (*RatingView, e
 
 // IntegrityFile returns every published version of an employer's ratings,
 // newest first: its integrity file (诚信档案), kept for good.
-func (s *Service) IntegrityFile(ctx context.Context, a Actor, uscc string) ([]Rating, error) {
+func (s *Service) IntegrityFile(ctx context.Context, a Actor, uscc string) ([]RatingView, error) {
 	e, err := EmployerByCode(ctx, s.db, uscc)
 	if err != nil {
 		return nil, err
@@ -692,8 +692,15 @@ func (s *Service) IntegrityFile(ctx context.Context, a Actor, uscc string) ([]Ra
 	if err := s.canSee(a, e.Region, e.USCC); err != nil {
 		return nil, err
 	}
-	var out []Rating
-	err = s.db.NewSelect().Model(&out).Where("employer_id = ? AND status = ?", e.ID, StatusPublished).
+	var rs []Rating
+	err = s.db.NewSelect().Model(&rs).Where("employer_id = ? AND status = ?", e.ID, StatusPublished).
 		Order("period DESC", "version DESC").Scan(ctx)
-	return out, err
+	if err != nil {
+		return nil, err
+	}
+	out := make([]RatingView, len(rs))
+	for i := range rs {
+		out[i] = RatingView{Rating: rs[i], USCC: e.USCC, Name: e.Name, Region: e.Region}
+	}
+	return out, nil
 }
