@@ -265,36 +265,51 @@ type Change struct {
 	Reasons     []CreditReason `json:"reasons"`
 }
 
+// nextFeedSeq takes the next number of the changes feed for the calling
+// transaction. The feed head's row lock is held until the transaction ends,
+// so numbers are taken in commit order.
+func nextFeedSeq(ctx context.Context, tx bun.IDB) (int64, error) {
+	if _, err := tx.NewUpdate().Table("feed_head").Set("seq = seq + 1").Where("id = 1").Exec(ctx); err != nil {
+		return 0, fmt.Errorf("feed: %w", err)
+	}
+	var seq int64
+	if err := tx.NewSelect().Table("feed_head").Column("seq").Where("id = 1").Scan(ctx, &seq); err != nil {
+		return 0, fmt.Errorf("feed: %w", err)
+	}
+	return seq, nil
+}
+
 // Changes returns up to limit publications after the cursor ("" from the
-// beginning), in publication order, and the cursor to continue from.
+// beginning), in the order they were committed, and the cursor to
+// continue from: a mirror that follows the cursor misses nothing.
 func (s *Service) Changes(ctx context.Context, cursor string, limit int) ([]Change, string, error) {
 	if limit <= 0 || limit > 1000 {
 		limit = 100
 	}
-	var after time.Time
-	var afterID int64
+	var afterSeq, afterID int64
 	if cursor != "" {
 		b, err := base64.RawURLEncoding.DecodeString(cursor)
 		parts := strings.SplitN(string(b), ":", 2)
 		if err != nil || len(parts) != 2 {
 			return nil, "", invalid("since", "not a cursor from this feed")
 		}
-		ns, err1 := strconv.ParseInt(parts[0], 10, 64)
+		seq, err1 := strconv.ParseInt(parts[0], 10, 64)
 		id, err2 := strconv.ParseInt(parts[1], 10, 64)
 		if err1 != nil || err2 != nil {
 			return nil, "", invalid("since", "not a cursor from this feed")
 		}
-		after, afterID = time.Unix(0, ns).UTC(), id
+		afterSeq, afterID = seq, id
 	}
 	var rows []struct {
 		publishedRow `bun:",extend"`
 		ID           int64 `bun:"id"`
+		FeedSeq      int64 `bun:"feed_seq"`
 	}
 	q := s.db.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
-		ColumnExpr("r.id, r.employer_id, e.uscc, e.name, e.region, r.period, r.version, r.grade, r.result, r.published_at, r.current").
-		Where("r.status = ?", StatusPublished).OrderExpr("r.published_at, r.id").Limit(int64(limit))
+		ColumnExpr("r.id, r.feed_seq, r.employer_id, e.uscc, e.name, e.region, r.period, r.version, r.grade, r.result, r.published_at, r.current").
+		Where("r.status = ? AND r.feed_seq IS NOT NULL", StatusPublished).OrderExpr("r.feed_seq, r.id").Limit(int64(limit))
 	if cursor != "" {
-		q = q.Where("(r.published_at > ? OR (r.published_at = ? AND r.id > ?))", after, after, afterID)
+		q = q.Where("(r.feed_seq > ? OR (r.feed_seq = ? AND r.id > ?))", afterSeq, afterSeq, afterID)
 	}
 	if err := q.Scan(ctx, &rows); err != nil {
 		return nil, "", err
@@ -304,7 +319,7 @@ func (s *Service) Changes(ctx context.Context, cursor string, limit int) ([]Chan
 	for i, r := range rows {
 		out[i] = Change{USCC: r.USCC, Name: r.Name, Region: r.Region, Period: r.Period, Version: r.Version, Grade: r.Grade,
 			Correction: r.Version > 1, PublishedAt: r.PublishedAt.UTC(), Reasons: reasonsOf(r.Result)}
-		next = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d:%d", r.PublishedAt.UnixNano(), r.ID)))
+		next = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d:%d", r.FeedSeq, r.ID)))
 	}
 	return out, next, nil
 }

@@ -192,6 +192,7 @@ type Rating struct {
 	PublicizedAt   *time.Time `bun:"publicized_at" json:"publicized_at,omitempty"`
 	PublicityEnds  Date       `bun:"publicity_ends" json:"publicity_ends,omitempty"`
 	PublishedAt    *time.Time `bun:"published_at" json:"published_at,omitempty"`
+	FeedSeq        *int64     `bun:"feed_seq" json:"-"` // order of publication in the changes feed
 }
 
 // RatingRun is one run of the rating cycle; it resumes from Cursor (the

@@ -479,8 +479,13 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 		n := 0
 		err = s.inTx(ctx, func(tx bun.Tx) error {
 			var ids, employers []int64
+			seq, err := nextFeedSeq(ctx, tx)
+			if err != nil {
+				return err
+			}
 			for _, r := range rows {
 				res, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublished).Set("published_at = ?", now).
+					Set("feed_seq = ?", seq).
 					Set("lock_version = lock_version + 1").
 					Where("id = ? AND lock_version = ? AND status = ?", r.ID, r.LockVersion, StatusPublicized).
 					Where("NOT EXISTS (SELECT 1 FROM objections AS o WHERE o.rating_id = ? AND o.status = ?)", r.ID, "open").Exec(ctx)
@@ -569,6 +574,11 @@ func (s *Service) Correct(ctx context.Context, a Actor, ref Ref, grade, reason s
 			nr.OverrideReason = &reason
 		}
 		nr.PublishedAt = &now
+		seq, err := nextFeedSeq(ctx, tx)
+		if err != nil {
+			return err
+		}
+		nr.FeedSeq = &seq
 		if _, err := tx.NewInsert().Model(&nr).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("correct rating %d: %w", r.ID, dbError(err))
 		}
