@@ -206,6 +206,21 @@ func (s *server) publicAwards(c *gin.Context) {
 	ok(c, gin.H{"awards": roll})
 }
 
+func (s *server) publicity(c *gin.Context) {
+	page, err := intQuery(c, "page")
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	items, err := s.svc.UnderPublicity(c.Request.Context(), c.Query("region"), page)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"ratings": items,
+		"how_to_object": "Anyone may object in writing, with their name, until the end of publicity_ends (China time): POST /api/v1/public/objections with rating_id, filed_by, reason and evidence."})
+}
+
 type objectionRequest struct {
 	RatingID int64  `json:"rating_id"`
 	FiledBy  string `json:"filed_by"`

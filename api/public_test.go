@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"testing"
@@ -216,5 +217,32 @@ func TestPublicObjections(t *testing.T) {
 				requireProblem(t, b.post(t, "/api/v1/public/objections", "", tt.body), tt.status, tt.field)
 			})
 		}
+	})
+}
+
+// The ratings under publicity are listed with the id to object to; nothing
+// else (confirmed, published) is.
+func TestPublicity(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		rec := b.get(t, "/api/v1/public/publicity?region=420000", "")
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		var got struct {
+			Ratings     []ratings.PublicityItem `json:"ratings"`
+			HowToObject string                  `json:"how_to_object"`
+		}
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+		require.Len(t, got.Ratings, 1)
+		require.Equal(t, b.e[5].Rating.ID, got.Ratings[0].RatingID)
+		require.Equal(t, b.e[5].USCC, got.Ratings[0].USCC)
+		require.Contains(t, got.HowToObject, "/api/v1/public/objections")
+
+		rec = b.get(t, "/api/v1/public/publicity?region=430000", "")
+		require.Equal(t, http.StatusOK, rec.Code)
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &got))
+		require.Empty(t, got.Ratings, "Hunan has none")
+		requireProblem(t, b.get(t, "/api/v1/public/publicity?region=999999", ""), http.StatusUnprocessableEntity, "region")
+		requireProblem(t, b.get(t, "/api/v1/public/publicity?page=x", ""), http.StatusBadRequest, "page")
 	})
 }

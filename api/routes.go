@@ -30,6 +30,7 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	pub.GET("/ratings", s.publicSearch)
 	pub.GET("/ratings/:uscc", s.publicEmployer)
 	pub.GET("/awards", s.publicAwards)
+	pub.GET("/publicity", s.publicity)
 	pub.POST("/objections", s.fileObjection)
 
 	u := v1.Group("", s.requireUser)

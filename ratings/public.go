@@ -155,3 +155,41 @@ func (s *Service) Periods(ctx context.Context) ([]Period, error) {
 	err := s.db.NewSelect().Model(&out).Order("year DESC").Scan(ctx)
 	return out, err
 }
+
+// PublicityItem is a rating under publicity (公示): anyone may object to
+// it, in writing and named, until the end of PublicityEnds (China time),
+// by filing an objection with its RatingID.
+type PublicityItem struct {
+	RatingID      int64  `json:"rating_id"`
+	USCC          string `json:"uscc"`
+	Name          string `json:"name"`
+	Region        string `json:"region"`
+	Period        int    `json:"period"`
+	Grade         string `json:"grade"`
+	PublicityEnds string `json:"publicity_ends"`
+}
+
+// UnderPublicity lists the ratings under publicity now, in a region
+// ("": everywhere), 100 a page.
+func (s *Service) UnderPublicity(ctx context.Context, region string, page int) ([]PublicityItem, error) {
+	prefix := ""
+	if region != "" {
+		var err error
+		if prefix, err = s.regionPrefix(region); err != nil {
+			return nil, invalid("region", "%v", err)
+		}
+	}
+	items := []PublicityItem{}
+	err := s.db.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
+		ColumnExpr("r.id AS rating_id, e.uscc, e.name, e.region, r.period, r.grade, r.publicity_ends").
+		Where("r.status = ? AND r.current = ? AND r.publicity_ends >= ?", StatusPublicized, true, s.today().Format(time.DateOnly)).
+		Where("e.region LIKE ?", prefix+"%").OrderExpr("r.publicity_ends, e.name, r.id").
+		Limit(100).Offset(int64(max(page-1, 0)*100)).Scan(ctx, &items)
+	if err != nil {
+		return nil, err
+	}
+	for i := range items {
+		items[i].PublicityEnds = trimDate(items[i].PublicityEnds)
+	}
+	return items, nil
+}
