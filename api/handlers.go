@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
@@ -325,6 +326,9 @@ func (s *server) rate(c *gin.Context) {
 		writeError(c, s.log, err)
 		return
 	}
+	s.metrics.rated.WithLabelValues("rated").Add(float64(rep.Rated))
+	s.metrics.rated.WithLabelValues("unchanged").Add(float64(rep.Unchanged))
+	s.metrics.rated.WithLabelValues("held").Add(float64(rep.Held))
 	ok(c, gin.H{"run": rep.RunID, "resumed": rep.Resumed, "employers": rep.Employers, "rated": rep.Rated,
 		"unchanged": rep.Unchanged, "held": rep.Held, "rule_set": rep.RuleSet, "hash": rep.Hash})
 }
@@ -632,4 +636,166 @@ func (s *server) declareAnnual(c *gin.Context) {
 		return
 	}
 	c.JSON(http.StatusCreated, gin.H{"period": req.Period, "deadline": ratings.DeclarationDeadline(req.Period)})
+}
+
+func (s *server) listEmployers(c *gin.Context) {
+	page, err := intQuery(c, "page")
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	es, err := s.svc.ListEmployers(c.Request.Context(), actor(c), c.Query("region"), c.Query("q"), page)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"employers": es})
+}
+
+type reviewRequest struct {
+	USCC   string `json:"uscc"`
+	Period int    `json:"period"`
+	engine.AnnualReview
+}
+
+func (s *server) recordReview(c *gin.Context) {
+	var req reviewRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if err := s.svc.RecordReview(c.Request.Context(), actor(c), ratings.ReviewRecord(req)); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"uscc": req.USCC, "period": req.Period})
+}
+
+type complaintRequest struct {
+	USCC        string `json:"uscc"`
+	ComplaintNo string `json:"complaint_no"`
+	Received    string `json:"received"`
+}
+
+func (s *server) recordComplaint(c *gin.Context) {
+	var req complaintRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if err := s.svc.RecordComplaint(c.Request.Context(), actor(c), req.USCC, req.ComplaintNo, req.Received); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"complaint_no": req.ComplaintNo})
+}
+
+type depositRequest struct {
+	USCC     string `json:"uscc"`
+	Period   int    `json:"period"`
+	Required bool   `json:"required"`
+	Paid     bool   `json:"paid"`
+}
+
+func (s *server) recordDeposit(c *gin.Context) {
+	var req depositRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if err := s.svc.RecordDeposit(c.Request.Context(), actor(c), req.USCC, req.Period, req.Required, req.Paid); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"uscc": req.USCC, "period": req.Period})
+}
+
+// checkRuleSet compiles a rule set sent as the body and reports every
+// error, without storing it.
+func (s *server) checkRuleSet(c *gin.Context) {
+	src, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
+		return
+	}
+	rs, err := engine.Load(cmpOr(c.Query("name"), "upload.yaml"), src)
+	if err != nil {
+		var rse engine.RuleSetError
+		p := &ratings.ValidationError{Field: "rule_set", Reason: err.Error()}
+		if errors.As(err, &rse) {
+			writeRuleErrors(c, rse)
+			return
+		}
+		writeError(c, s.log, p)
+		return
+	}
+	ok(c, gin.H{"id": rs.ID, "version": rs.Version, "hash": rs.Hash, "rules": len(rs.Rules()), "awards": len(rs.Awards()), "evaluator": rs.Evaluator()})
+}
+
+// writeRuleErrors answers 422 with one field error per rule error.
+func writeRuleErrors(c *gin.Context, rse engine.RuleSetError) {
+	p := problem{Type: "about:blank", Title: http.StatusText(http.StatusUnprocessableEntity), Status: http.StatusUnprocessableEntity,
+		Detail: "the rule set does not compile"}
+	for _, re := range rse {
+		field := "rule_set"
+		if re.Rule != "" {
+			field = re.Rule + "." + cmpOr(re.Field, "rule")
+		}
+		p.Errors = append(p.Errors, fieldError{Field: field, Reason: re.Error()})
+	}
+	c.Header("Content-Type", "application/problem+json")
+	c.AbortWithStatusJSON(p.Status, p)
+}
+
+func (s *server) simulate(c *gin.Context) {
+	y, err := yearParam(c)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	src, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
+		return
+	}
+	draft, err := engine.Load(cmpOr(c.Query("name"), "draft.yaml"), src)
+	if err != nil {
+		var rse engine.RuleSetError
+		if errors.As(err, &rse) {
+			writeRuleErrors(c, rse)
+			return
+		}
+		writeError(c, s.log, err)
+		return
+	}
+	show, err := intQuery(c, "show")
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	sim, err := s.svc.SimulatePeriod(c.Request.Context(), actor(c), y, c.Query("region"), draft, cmp.Or(show, 20))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, sim)
+}
+
+type awardApplication struct {
+	Period    int    `json:"period"`
+	Award     string `json:"award"`
+	Statement string `json:"statement"`
+}
+
+func (s *server) applyForAward(c *gin.Context) {
+	var req awardApplication
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if err := s.svc.ApplyForAward(c.Request.Context(), actor(c), req.Period, req.Award, req.Statement); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, gin.H{"period": req.Period, "award": req.Award})
 }

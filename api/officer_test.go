@@ -3,8 +3,10 @@ package api_test
 import (
 	"context"
 	"fmt"
+	scoringrules "laborcredit/scoring-rules"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -552,4 +554,75 @@ func TestReadyBeforeMigrations(t *testing.T) {
 	rec := do(t, api.New(svc, api.Options{QueryLog: qlog}), newRequest(t, http.MethodGet, "/readyz", "", nil))
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
 	require.Equal(t, "migrations pending", decode[map[string]any](t, rec)["status"])
+}
+
+// The record, rule-set and declaration endpoints added for officers and
+// employers: a success and the refusals that matter for each.
+func TestRecordsAndRuleSetEndpoints(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		county := b.user(t, "江岸区监察大队", ratings.RoleCounty, "420102", "")
+		other := b.user(t, "江汉区监察大队", ratings.RoleCounty, "420103", "")
+		province := b.user(t, "省厅", ratings.RoleProvince, "420000", "")
+		var own employer
+		for _, e := range b.e {
+			if e.Region == "420102" {
+				own = e
+				break
+			}
+		}
+		require.NotEmpty(t, own.USCC, "the fixture has an employer in 420102")
+
+		rec := b.get(t, "/api/v1/employers?q="+url.QueryEscape(own.Name), county)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Contains(t, rec.Body.String(), own.USCC)
+		requireProblem(t, b.get(t, "/api/v1/employers?region=420000", county), http.StatusForbidden, "")
+
+		rec = b.post(t, "/api/v1/reviews", county, map[string]any{"uscc": own.USCC, "period": 2025, "submitted": true, "on_time": true,
+			"employees": 12, "contracts_signed": 12, "insured": 12, "roster_complete": true})
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		requireProblem(t, b.post(t, "/api/v1/reviews", other, map[string]any{"uscc": own.USCC, "period": 2025}), http.StatusForbidden, "")
+		requireProblem(t, b.post(t, "/api/v1/reviews", county, map[string]any{"uscc": own.USCC, "period": 2025, "on_time": true}),
+			http.StatusUnprocessableEntity, "on_time")
+
+		rec = b.post(t, "/api/v1/complaints", county, map[string]any{"uscc": own.USCC, "complaint_no": "TS-2025-9", "received": "2025-06-01"})
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		requireProblem(t, b.post(t, "/api/v1/complaints", county, map[string]any{"uscc": own.USCC, "complaint_no": "TS-2025-9", "received": "2025-06-01"}),
+			http.StatusConflict, "")
+		requireProblem(t, b.post(t, "/api/v1/complaints", county, map[string]any{"uscc": own.USCC, "complaint_no": "TS-2025-10", "received": "2025-02-30"}),
+			http.StatusUnprocessableEntity, "received")
+
+		rec = b.post(t, "/api/v1/deposits", county, map[string]any{"uscc": own.USCC, "period": 2025, "required": true, "paid": false})
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+
+		yamlReq := func(target, token, body string) *http.Request {
+			req := httptest.NewRequest(http.MethodPost, target, strings.NewReader(body))
+			req.Header.Set("Content-Type", "application/yaml")
+			req.Header.Set("Authorization", "Bearer "+token)
+			return req
+		}
+		src, err := scoringrules.FS.ReadFile("national-2016.yaml")
+		require.NoError(t, err)
+		rec = do(t, b.h, yamlReq("/api/v1/rule-sets/check", county, string(src)))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Contains(t, rec.Body.String(), `"evaluator":"fast path"`)
+		bad := strings.Replace(string(src), "any(counted, .mass_incident)", "any(counted, .mass_incidnt)", 1)
+		p := requireProblem(t, do(t, b.h, yamlReq("/api/v1/rule-sets/check", county, bad)), http.StatusUnprocessableEntity, "c-mass-or-extreme-incident.when")
+		require.Contains(t, p.Errors[0].Reason, "mass_incidnt")
+
+		draft := strings.Replace(string(src), "  - id: b-violation-found", "  - id: c-complaints\n    when: complaints >= 1\n    cap: C\n    reason: 投诉\n  - id: b-violation-found", 1)
+		rec = do(t, b.h, yamlReq("/api/v1/periods/2025/simulate?region=420000", province, draft))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Contains(t, rec.Body.String(), `"changed":`)
+		requireProblem(t, do(t, b.h, yamlReq("/api/v1/periods/2025/simulate?region=420000", county, draft)), http.StatusForbidden, "")
+
+		employerTok := b.user(t, "企业人事", ratings.RoleEmployer, "", own.USCC)
+		rec = b.post(t, "/api/v1/declarations/award", employerTok, map[string]any{"period": 2025, "award": "best-integrity-unit", "statement": "连续两年A级"})
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		requireProblem(t, b.post(t, "/api/v1/declarations/award", employerTok, map[string]any{"period": 2025, "award": "no-such-award"}),
+			http.StatusUnprocessableEntity, "award")
+		requireProblem(t, b.post(t, "/api/v1/declarations/award", county, map[string]any{"period": 2025, "award": "best-integrity-unit"}),
+			http.StatusForbidden, "")
+	})
 }

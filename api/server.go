@@ -112,6 +112,7 @@ type metrics struct {
 	requests *prometheus.CounterVec
 	latency  *prometheus.HistogramVec
 	credit   *prometheus.CounterVec
+	rated    *prometheus.CounterVec
 }
 
 func newMetrics(reg *prometheus.Registry) *metrics {
@@ -123,7 +124,9 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		credit: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "laborcredit_credit_queries_total", Help: "Credit-sharing queries by client kind and result."},
 			[]string{"kind", "result"}),
 	}
-	reg.MustRegister(m.requests, m.latency, m.credit)
+	m.rated = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "laborcredit_rating_cycle_employers_total",
+		Help: "Employers handled by rating-cycle runs started over HTTP, by outcome (rated, unchanged, held)."}, []string{"outcome"})
+	reg.MustRegister(m.requests, m.latency, m.credit, m.rated)
 	return m
 }
 

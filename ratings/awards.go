@@ -257,6 +257,13 @@ func (s *Service) ApplyForAward(ctx context.Context, a Actor, period int, award,
 		if err != nil {
 			return invalid("uscc", "no employer with code %s is registered", a.USCC)
 		}
+		rs, _, err := ActiveRuleSet(ctx, tx, period)
+		if err != nil {
+			return err
+		}
+		if !slices.ContainsFunc(rs.Awards(), func(x *engine.Award) bool { return x.ID == award }) {
+			return invalid("award", "the rule set of %d has no award %q", period, award)
+		}
 		return s.declare(ctx, tx, a, e, period, "award", string(payload))
 	})
 }

@@ -193,3 +193,31 @@ func (s *Service) UnderPublicity(ctx context.Context, region string, page int) (
 	}
 	return items, nil
 }
+
+// ListEmployers lists the employers of the actor's region (or a region
+// inside it), by name, 100 a page; q matches part of the name or a code.
+func (s *Service) ListEmployers(ctx context.Context, a Actor, region, q string, page int) ([]Employer, error) {
+	if err := officer(a); err != nil {
+		return nil, err
+	}
+	if region == "" {
+		region = a.Region
+	}
+	prefix, err := s.regionPrefix(region)
+	if err != nil {
+		return nil, invalid("region", "%v", err)
+	}
+	if err := s.within(a, region); err != nil {
+		return nil, err
+	}
+	out := []Employer{}
+	sq := s.db.NewSelect().Model(&out).Where("region LIKE ?", prefix+"%").OrderExpr("name, id").
+		Limit(100).Offset(int64(max(page-1, 0) * 100))
+	if t := strings.TrimSpace(q); t != "" {
+		sq = sq.Where("(name LIKE ? OR uscc = ?)", "%"+strings.NewReplacer("%", "", "_", "").Replace(t)+"%", t)
+	}
+	if err := sq.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list employers: %w", err)
+	}
+	return out, nil
+}
