@@ -482,16 +482,14 @@ func (s *server) correct(c *gin.Context) {
 	})
 }
 
-type decisionRequest struct {
-	Upheld   *bool  `json:"upheld,omitempty"`
-	Approve  *bool  `json:"approve,omitempty"`
-	Decision string `json:"decision,omitempty"`
-	Reason   string `json:"reason,omitempty"`
+type objectionDecision struct {
+	Upheld   *bool  `json:"upheld"`
+	Decision string `json:"decision"`
 }
 
 func (s *server) decideObjection(c *gin.Context) {
 	id, err := idParam(c)
-	var req decisionRequest
+	var req objectionDecision
 	if err == nil {
 		err = bindJSON(c, &req)
 	}
@@ -532,9 +530,14 @@ func (s *server) nominate(c *gin.Context) {
 	c.JSON(http.StatusCreated, n)
 }
 
+type nominationDecision struct {
+	Approve *bool  `json:"approve"`
+	Reason  string `json:"reason"`
+}
+
 func (s *server) decideNomination(c *gin.Context) {
 	id, err := idParam(c)
-	var req decisionRequest
+	var req nominationDecision
 	if err == nil {
 		err = bindJSON(c, &req)
 	}
@@ -710,23 +713,32 @@ func (s *server) recordDeposit(c *gin.Context) {
 	c.JSON(http.StatusCreated, gin.H{"uscc": req.USCC, "period": req.Period})
 }
 
-// checkRuleSet compiles a rule set sent as the body and reports every
-// error, without storing it.
-func (s *server) checkRuleSet(c *gin.Context) {
+// readRuleSet compiles the rule set sent as the request body; on failure
+// it has answered (413, or 422 with one field error per rule error).
+func (s *server) readRuleSet(c *gin.Context, name string) (*engine.RuleSet, bool) {
 	src, err := io.ReadAll(c.Request.Body)
 	if err != nil {
 		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
-		return
+		return nil, false
 	}
-	rs, err := engine.Load(cmpOr(c.Query("name"), "upload.yaml"), src)
-	if err != nil {
-		var rse engine.RuleSetError
-		p := &ratings.ValidationError{Field: "rule_set", Reason: err.Error()}
-		if errors.As(err, &rse) {
-			writeRuleErrors(c, rse)
-			return
-		}
-		writeError(c, s.log, p)
+	rs, err := engine.Load(cmpOr(c.Query("name"), name), src)
+	var rse engine.RuleSetError
+	switch {
+	case errors.As(err, &rse):
+		writeRuleErrors(c, rse)
+		return nil, false
+	case err != nil:
+		writeError(c, s.log, &ratings.ValidationError{Field: "rule_set", Reason: err.Error()})
+		return nil, false
+	}
+	return rs, true
+}
+
+// checkRuleSet compiles a rule set sent as the body and reports every
+// error, without storing it.
+func (s *server) checkRuleSet(c *gin.Context) {
+	rs, ok2 := s.readRuleSet(c, "upload.yaml")
+	if !ok2 {
 		return
 	}
 	ok(c, gin.H{"id": rs.ID, "version": rs.Version, "hash": rs.Hash, "rules": len(rs.Rules()), "awards": len(rs.Awards()), "evaluator": rs.Evaluator()})
@@ -749,28 +761,16 @@ func writeRuleErrors(c *gin.Context, rse engine.RuleSetError) {
 
 func (s *server) simulate(c *gin.Context) {
 	y, err := yearParam(c)
+	var show int
+	if err == nil {
+		show, err = intQuery(c, "show")
+	}
 	if err != nil {
 		writeError(c, s.log, err)
 		return
 	}
-	src, err := io.ReadAll(c.Request.Body)
-	if err != nil {
-		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
-		return
-	}
-	draft, err := engine.Load(cmpOr(c.Query("name"), "draft.yaml"), src)
-	if err != nil {
-		var rse engine.RuleSetError
-		if errors.As(err, &rse) {
-			writeRuleErrors(c, rse)
-			return
-		}
-		writeError(c, s.log, err)
-		return
-	}
-	show, err := intQuery(c, "show")
-	if err != nil {
-		writeError(c, s.log, err)
+	draft, ok2 := s.readRuleSet(c, "draft.yaml")
+	if !ok2 {
 		return
 	}
 	sim, err := s.svc.SimulatePeriod(c.Request.Context(), actor(c), y, c.Query("region"), draft, cmp.Or(show, 20))
