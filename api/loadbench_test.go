@@ -231,8 +231,9 @@ func loadBenchBare(db *sql.DB, simple bool) http.Handler {
 }
 
 // loadBenchData COPYs n employers, then — on two connections at once — a
-// published current rating of 2025 for each and its credit document. It
-// returns the codes in id order and the total size of the documents.
+// published current rating of 2025 for each (feed numbers 1…n) and its
+// credit document. It returns the codes in id order and the total size of
+// the documents.
 func loadBenchData(t *testing.T, ctx context.Context, db *sql.DB, n int, ruleSetID int64, ruleSetHash string) ([]string, int64) {
 	t.Helper()
 	regions := []string{"420102", "420103", "420104", "420105", "420106", "420111", "420881", "420202", "420302", "420502"}
@@ -296,7 +297,7 @@ func loadBenchData(t *testing.T, ctx context.Context, db *sql.DB, n int, ruleSet
 	t0 = time.Now()
 	wg.Go(func() {
 		ratingsErr = copyIn("ratings", []string{"employer_id", "period", "version", "current", "status", "rule_set_id", "rule_set_hash",
-			"engine_grade", "grade", "score", "result", "facts", "computed_at", "lock_version", "publicized_at", "publicity_ends", "published_at"},
+			"engine_grade", "grade", "score", "result", "facts", "computed_at", "lock_version", "publicized_at", "publicity_ends", "published_at", "feed_seq"},
 			func(i int) []any {
 				g, reasons := grade(i)
 				fired, _ := json.Marshal(reasons)
@@ -309,7 +310,7 @@ func loadBenchData(t *testing.T, ctx context.Context, db *sql.DB, n int, ruleSet
 					`"cases":null,"complaints":0,"wage_deposit":{"required":false,"paid":false},"blacklisted":false,"history":null}`,
 					codes[i], names[i], region, emp, emp, emp-i%3, emp-i%5)
 				return []any{i + 1, 2025, 1, true, "published", ruleSetID, ruleSetHash, g, g, nil, result, facts,
-					computed, 2, publicized, "2026-03-17", publishedAt}
+					computed, 2, publicized, "2026-03-17", publishedAt, i + 1}
 			})
 	})
 	wg.Go(func() {
@@ -328,6 +329,9 @@ func loadBenchData(t *testing.T, ctx context.Context, db *sql.DB, n int, ruleSet
 	wg.Wait()
 	require.NoError(t, ratingsErr)
 	require.NoError(t, docsErr)
+	// Each publication took the next number of the changes feed.
+	_, err := db.ExecContext(ctx, "UPDATE feed_head SET seq = $1 WHERE id = 1", n)
+	require.NoError(t, err)
 	t.Logf("COPY ratings and credit_documents (concurrently): %.1f s", time.Since(t0).Seconds())
 	return codes, docBytes.Load()
 }
