@@ -623,48 +623,31 @@ func (fc *fastCompiler) conditional(n *ast.ConditionalNode) (cexpr, error) {
 		return cexpr{}, err
 	}
 	if a.t.k != b.t.k {
-		if !isNum(a.t.k) || !isNum(b.t.k) {
-			return cexpr{}, errUnsupported
-		}
-		// Mixed int and float: expr keeps each branch's own type; the
-		// fast path can only do so when the result is used as a number.
+		// Mixed int and float: expr keeps each branch's own type, which
+		// typed closures cannot.
 		return cexpr{}, errUnsupported
 	}
 	switch a.t.k {
 	case fBool:
-		x, y := a.b, b.b
-		return cexpr{t: a.t, b: func(fr *frame) bool {
-			if cond(fr) {
-				return x(fr)
-			}
-			return y(fr)
-		}}, nil
+		return cexpr{t: a.t, b: pick(cond, a.b, b.b)}, nil
 	case fInt:
-		x, y := a.i, b.i
-		return cexpr{t: a.t, i: func(fr *frame) int {
-			if cond(fr) {
-				return x(fr)
-			}
-			return y(fr)
-		}}, nil
+		return cexpr{t: a.t, i: pick(cond, a.i, b.i)}, nil
 	case fFloat:
-		x, y := a.f, b.f
-		return cexpr{t: a.t, f: func(fr *frame) float64 {
-			if cond(fr) {
-				return x(fr)
-			}
-			return y(fr)
-		}}, nil
+		return cexpr{t: a.t, f: pick(cond, a.f, b.f)}, nil
 	case fString:
-		x, y := a.s, b.s
-		return cexpr{t: a.t, s: func(fr *frame) string {
-			if cond(fr) {
-				return x(fr)
-			}
-			return y(fr)
-		}}, nil
+		return cexpr{t: a.t, s: pick(cond, a.s, b.s)}, nil
 	}
 	return cexpr{}, errUnsupported
+}
+
+// pick is cond ? x : y, evaluating only the branch taken.
+func pick[T any](cond func(*frame) bool, x, y func(*frame) T) func(*frame) T {
+	return func(fr *frame) T {
+		if cond(fr) {
+			return x(fr)
+		}
+		return y(fr)
+	}
 }
 
 // predicate compiles the body of a closure over the elements of lst.

@@ -46,19 +46,11 @@ type RateReport struct {
 // the same result gets no new version.
 func (s *Service) Rate(ctx context.Context, a Actor, p RateParams) (RateReport, error) {
 	var rep RateReport
-	if err := officer(a); err != nil {
-		return rep, err
-	}
-	if p.Region == "" {
-		p.Region = a.Region
-	}
-	prefix, err := s.regionPrefix(p.Region)
+	region, prefix, err := s.scope(a, p.Region)
 	if err != nil {
-		return rep, invalid("region", "%v", err)
-	}
-	if err := s.within(a, p.Region); err != nil {
 		return rep, err
 	}
+	p.Region = region
 	if p.BatchSize <= 0 {
 		p.BatchSize = 2000
 	}
@@ -237,14 +229,7 @@ func (s *Service) rateBatch(ctx context.Context, tx bun.Tx, rs *engine.RuleSet, 
 		if err != nil {
 			return st, err
 		}
-		r := Rating{EmployerID: ef.ID, Period: p.Period, Version: version, Current: true, Status: StatusRated,
-			RuleSetID: stored.ID, RuleSetHash: rs.Hash, EngineGrade: res.Grade, Grade: res.Grade,
-			Result: result, Facts: string(facts), ComputedAt: now, LockVersion: 1}
-		if res.HasScore {
-			score := res.Score
-			r.Score = &score
-		}
-		inserts = append(inserts, r)
+		inserts = append(inserts, newRating(ef.ID, p.Period, version, stored.ID, &res, result, string(facts), now))
 	}
 	if len(supersede) > 0 {
 		if _, err := tx.NewUpdate().Model((*Rating)(nil)).Set("current = ?", false).
@@ -257,6 +242,18 @@ func (s *Service) rateBatch(ctx context.Context, tx bun.Tx, rs *engine.RuleSet, 
 	}
 	st.Rated = len(inserts)
 	return st, nil
+}
+
+// newRating is a new current version, status rated, of an engine result.
+func newRating(employerID int64, period, version int, ruleSetID int64, res *engine.Result, result, facts string, now time.Time) Rating {
+	r := Rating{EmployerID: employerID, Period: period, Version: version, Current: true, Status: StatusRated,
+		RuleSetID: ruleSetID, RuleSetHash: res.RuleSetHash, EngineGrade: res.Grade, Grade: res.Grade,
+		Result: result, Facts: facts, ComputedAt: now, LockVersion: 1}
+	if res.HasScore {
+		score := res.Score
+		r.Score = &score
+	}
+	return r
 }
 
 // insertRatings writes rating rows in bulk: COPY on PostgreSQL, one

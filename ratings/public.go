@@ -107,17 +107,8 @@ type RatingFilter struct {
 // ListRatings lists the current ratings of the actor's region (or a
 // region inside it), 100 a page, with their employers.
 func (s *Service) ListRatings(ctx context.Context, a Actor, f RatingFilter) ([]RatingView, error) {
-	if err := officer(a); err != nil {
-		return nil, err
-	}
-	if f.Region == "" {
-		f.Region = a.Region
-	}
-	prefix, err := s.regionPrefix(f.Region)
+	_, prefix, err := s.scope(a, f.Region)
 	if err != nil {
-		return nil, invalid("region", "%v", err)
-	}
-	if err := s.within(a, f.Region); err != nil {
 		return nil, err
 	}
 	if f.Status != "" && !slices.Contains([]string{StatusRated, StatusReviewed, StatusConfirmed, StatusPublicized, StatusPublished}, f.Status) {
@@ -197,17 +188,8 @@ func (s *Service) UnderPublicity(ctx context.Context, region string, page int) (
 // ListEmployers lists the employers of the actor's region (or a region
 // inside it), by name, 100 a page; q matches part of the name or a code.
 func (s *Service) ListEmployers(ctx context.Context, a Actor, region, q string, page int) ([]Employer, error) {
-	if err := officer(a); err != nil {
-		return nil, err
-	}
-	if region == "" {
-		region = a.Region
-	}
-	prefix, err := s.regionPrefix(region)
+	_, prefix, err := s.scope(a, region)
 	if err != nil {
-		return nil, invalid("region", "%v", err)
-	}
-	if err := s.within(a, region); err != nil {
 		return nil, err
 	}
 	out := []Employer{}

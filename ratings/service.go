@@ -88,6 +88,26 @@ func officer(a Actor) error {
 	return a.require(RoleCounty, RoleCity, RoleProvince, RoleAdmin)
 }
 
+// scope resolves the region an officer acts on ("" means the officer's
+// own), checks it is on the list and inside the officer's region, and
+// returns it with its code prefix.
+func (s *Service) scope(a Actor, region string) (resolved, prefix string, err error) {
+	if err := officer(a); err != nil {
+		return "", "", err
+	}
+	if region == "" {
+		region = a.Region
+	}
+	prefix, err = s.regionPrefix(region)
+	if err != nil {
+		return "", "", invalid("region", "%v", err)
+	}
+	if err := s.within(a, region); err != nil {
+		return "", "", err
+	}
+	return region, prefix, nil
+}
+
 // regionPrefix is the code prefix shared by a region and everything in it:
 // 2 digits for a province, 4 for a prefecture, 6 for a county.
 func (s *Service) regionPrefix(code string) (string, error) {

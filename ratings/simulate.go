@@ -11,17 +11,8 @@ import (
 // the period's stored records, without writing anything: the grade
 // migration matrix and the first limit employers that change.
 func (s *Service) SimulatePeriod(ctx context.Context, a Actor, period int, region string, draft *engine.RuleSet, limit int) (*engine.Simulation, error) {
-	if err := officer(a); err != nil {
-		return nil, err
-	}
-	if region == "" {
-		region = a.Region
-	}
-	prefix, err := s.regionPrefix(region)
+	_, prefix, err := s.scope(a, region)
 	if err != nil {
-		return nil, invalid("region", "%v", err)
-	}
-	if err := s.within(a, region); err != nil {
 		return nil, err
 	}
 	base, _, err := ActiveRuleSet(ctx, s.db, period)

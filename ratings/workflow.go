@@ -184,19 +184,11 @@ type PublicizeParams struct {
 // It returns how many ratings were publicized and the last day of the
 // publicity.
 func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (int, string, error) {
-	if err := officer(a); err != nil {
-		return 0, "", err
-	}
-	if p.Region == "" {
-		p.Region = a.Region
-	}
-	prefix, err := s.regionPrefix(p.Region)
+	region, prefix, err := s.scope(a, p.Region)
 	if err != nil {
-		return 0, "", invalid("region", "%v", err)
-	}
-	if err := s.within(a, p.Region); err != nil {
 		return 0, "", err
 	}
+	p.Region = region
 	var per Period
 	if err := s.db.NewSelect().Model(&per).Where("year = ?", p.Period).Scan(ctx); err != nil {
 		return 0, "", invalid("period", "period %d does not exist", p.Period)
@@ -557,13 +549,8 @@ func (s *Service) Correct(ctx context.Context, a Actor, ref Ref, grade, reason s
 		if rs.GradeRank(grade) < 0 {
 			return invalid("grade", "%q is not a grade of rule set %s (%v)", grade, rs.ID, rs.Grades)
 		}
-		res, err := tx.NewUpdate().Model((*Rating)(nil)).Set("current = ?", false).Set("lock_version = lock_version + 1").
-			Where("id = ? AND lock_version = ?", r.ID, ref.LockVersion).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("correct rating %d: %w", r.ID, dbError(err))
-		}
-		if k, _ := res.RowsAffected(); k != 1 {
-			return fmt.Errorf("%w: rating %d changed while correcting", ErrConflict, r.ID)
+		if err := supersede(ctx, tx, ref, "correcting"); err != nil {
+			return err
 		}
 		now := s.now().UTC()
 		nr := r.Rating
@@ -597,6 +584,20 @@ func (s *Service) Correct(ctx context.Context, a Actor, ref Ref, grade, reason s
 		return err
 	})
 	return out, err
+}
+
+// supersede makes a rating version no longer current, under its lock
+// version; a rating changed meanwhile is a conflict.
+func supersede(ctx context.Context, tx bun.Tx, ref Ref, doing string) error {
+	res, err := tx.NewUpdate().Model((*Rating)(nil)).Set("current = ?", false).Set("lock_version = lock_version + 1").
+		Where("id = ? AND lock_version = ?", ref.ID, ref.LockVersion).Exec(ctx)
+	if err != nil {
+		return fmt.Errorf("%s rating %d: %w", doing, ref.ID, dbError(err))
+	}
+	if k, _ := res.RowsAffected(); k != 1 {
+		return fmt.Errorf("%w: rating %d changed while %s", ErrConflict, ref.ID, doing)
+	}
+	return nil
 }
 
 // Rerate rates one employer again with fresh facts (after an upheld
@@ -641,21 +642,10 @@ func (s *Service) Rerate(ctx context.Context, a Actor, ref Ref) (*RatingView, er
 			return err
 		}
 		now := s.now().UTC().Truncate(time.Microsecond)
-		upd, err := tx.NewUpdate().Model((*Rating)(nil)).Set("current = ?", false).Set("lock_version = lock_version + 1").
-			Where("id = ? AND lock_version = ?", r.ID, ref.LockVersion).Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("rerate rating %d: %w", r.ID, dbError(err))
+		if err := supersede(ctx, tx, ref, "re-rating"); err != nil {
+			return err
 		}
-		if k, _ := upd.RowsAffected(); k != 1 {
-			return fmt.Errorf("%w: rating %d changed while re-rating", ErrConflict, r.ID)
-		}
-		nr := Rating{EmployerID: r.EmployerID, Period: r.Period, Version: r.Version + 1, Current: true, Status: StatusRated,
-			RuleSetID: stored.ID, RuleSetHash: rs.Hash, EngineGrade: res.Grade, Grade: res.Grade, Result: string(res.AppendJSON(nil)),
-			Facts: string(facts), ComputedAt: now, LockVersion: 1}
-		if res.HasScore {
-			sc := res.Score
-			nr.Score = &sc
-		}
+		nr := newRating(r.EmployerID, r.Period, r.Version+1, stored.ID, &res, string(res.AppendJSON(nil)), string(facts), now)
 		if _, err := tx.NewInsert().Model(&nr).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("rerate rating %d: %w", r.ID, dbError(err))
 		}
