@@ -99,40 +99,32 @@ func Migrator(db *bun.DB) (*migrate.Migrator, error) {
 
 // MigrateUp applies every pending migration.
 func MigrateUp(ctx context.Context, db *bun.DB) (*migrate.MigrationGroup, error) {
-	m, err := Migrator(db)
-	if err != nil {
-		return nil, err
-	}
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	if err := m.Lock(ctx); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
-	}
-	defer m.Unlock(ctx) //nolint:errcheck // unlock failure leaves a row an admin can clear
-	g, err := m.Migrate(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("migrate up: %w", err)
-	}
-	return g, nil
+	return withMigrator(ctx, db, "migrate up", (*migrate.Migrator).Migrate)
 }
 
 // MigrateDown rolls back the last group of migrations.
 func MigrateDown(ctx context.Context, db *bun.DB) (*migrate.MigrationGroup, error) {
+	return withMigrator(ctx, db, "migrate down", (*migrate.Migrator).Rollback)
+}
+
+// withMigrator runs one migration step with the migrator's table created
+// and its lock held.
+func withMigrator(ctx context.Context, db *bun.DB, what string,
+	step func(*migrate.Migrator, context.Context, ...migrate.MigrationOption) (*migrate.MigrationGroup, error)) (*migrate.MigrationGroup, error) {
 	m, err := Migrator(db)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	if err := m.Lock(ctx); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer m.Unlock(ctx) //nolint:errcheck
-	g, err := m.Rollback(ctx)
+	defer m.Unlock(ctx) //nolint:errcheck // a failed unlock leaves a row an admin can clear
+	g, err := step(m, ctx)
 	if err != nil {
-		return nil, fmt.Errorf("migrate down: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return g, nil
 }

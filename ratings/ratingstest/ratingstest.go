@@ -102,23 +102,7 @@ func PostgresURL(t testing.TB) string {
 	if templateErr != nil {
 		t.Fatalf("PostgreSQL template: %v", templateErr)
 	}
-	name := "lc_test_" + randomHex(6)
-	admin, err := sql.Open("postgres", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer admin.Close()
-	if _, err := admin.Exec(fmt.Sprintf("CREATE DATABASE %s TEMPLATE %s", name, templateName)); err != nil {
-		t.Fatalf("create test database: %v", err)
-	}
-	t.Cleanup(func() {
-		admin, err := sql.Open("postgres", base)
-		if err != nil {
-			return
-		}
-		defer admin.Close()
-		admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)) //nolint:errcheck // best effort
-	})
+	name := createDatabase(t, base, "lc_test_", templateName)
 	return withDatabase(base, name)
 }
 
@@ -130,13 +114,25 @@ func EmptyPostgresURL(t testing.TB) string {
 	if base == "" {
 		t.Skipf("PostgreSQL tests skipped: set %s to a database URL (see .ci/run)", EnvURL)
 	}
-	name := "lc_empty_" + randomHex(6)
+	name := createDatabase(t, base, "lc_empty_", "")
+	return withDatabase(base, name)
+}
+
+// createDatabase creates a database named prefix+random (from a template
+// when one is given) and drops it when the test ends.
+func createDatabase(t testing.TB, base, prefix, template string) string {
+	t.Helper()
+	name := prefix + randomHex(6)
 	admin, err := sql.Open("postgres", base)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer admin.Close()
-	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
+	q := "CREATE DATABASE " + name
+	if template != "" {
+		q += " TEMPLATE " + template
+	}
+	if _, err := admin.Exec(q); err != nil {
 		t.Fatalf("create test database: %v", err)
 	}
 	t.Cleanup(func() {
@@ -147,7 +143,7 @@ func EmptyPostgresURL(t testing.TB) string {
 		defer admin.Close()
 		admin.Exec(fmt.Sprintf("DROP DATABASE IF EXISTS %s WITH (FORCE)", name)) //nolint:errcheck // best effort
 	})
-	return withDatabase(base, name)
+	return name
 }
 
 // makeTemplate creates a fresh database, migrates it, and returns its name.
