@@ -351,6 +351,28 @@ func (s *server) publicize(c *gin.Context) {
 	ok(c, gin.H{"publicized": n, "publicity_ends": ends})
 }
 
+// bulkStep serves a whole-list step of the period: review or confirm
+// every rating of the region (or the ids given) at once.
+func (s *server) bulkStep(step func(context.Context, ratings.Actor, ratings.BulkParams) (int, error), key string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req regionRequest
+		y, err := yearParam(c)
+		if err == nil {
+			err = bindJSON(c, &req)
+		}
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		n, err := step(c.Request.Context(), actor(c), ratings.BulkParams{Period: y, Region: req.Region, IDs: req.IDs})
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		ok(c, gin.H{key: n})
+	}
+}
+
 func (s *server) uploadRuleSet(c *gin.Context) {
 	src, err := io.ReadAll(c.Request.Body)
 	if err != nil {

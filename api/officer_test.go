@@ -104,6 +104,8 @@ func TestOfficerAuthorization(t *testing.T) {
 			// 2030 has no rule set.
 			{"POST", "/api/v1/periods/2030/rate", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
 			{"POST", "/api/v1/periods/2030/publicize", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
+			{"POST", "/api/v1/periods/2030/review", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
+			{"POST", "/api/v1/periods/2030/confirm", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
 			// Not a rule set.
 			{"POST", "/api/v1/rule-sets", func() any { return "id: [" }, only(invalid, adminUser, provinceIn, provinceOut)},
 			// e0's rating is published: it cannot be reviewed, confirmed or re-rated, and Z is no grade.
@@ -624,5 +626,29 @@ func TestRecordsAndRuleSetEndpoints(t *testing.T) {
 			http.StatusUnprocessableEntity, "award")
 		requireProblem(t, b.post(t, "/api/v1/declarations/award", county, map[string]any{"period": 2025, "award": "best-integrity-unit"}),
 			http.StatusForbidden, "")
+	})
+}
+
+// TestBulkStepsHTTP reviews and confirms a county's whole list at once:
+// only the ratings of the officer's county in the right status move.
+func TestBulkStepsHTTP(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		tok := b.user(t, "江岸区监察大队", ratings.RoleCounty, "420102", "")
+		// In 江岸区 only e6 is rated and not yet reviewed; e4 (江汉区) is confirmed.
+		rec := b.post(t, "/api/v1/periods/2025/review", tok, map[string]any{})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Equal(t, map[string]int{"reviewed": 1}, decode[map[string]int](t, rec))
+		rec = b.post(t, "/api/v1/periods/2025/confirm", tok, map[string]any{})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Equal(t, map[string]int{"confirmed": 1}, decode[map[string]int](t, rec))
+		cur := b.current(t, 2025)
+		require.Equal(t, ratings.StatusConfirmed, cur[b.e[6].USCC].Status)
+		require.Equal(t, cur[b.e[6].USCC].EngineGrade, cur[b.e[6].USCC].Grade)
+
+		requireProblem(t, b.post(t, "/api/v1/periods/2025/review", tok, map[string]any{"region": "420103"}), http.StatusForbidden, "")
+		requireProblem(t, b.post(t, "/api/v1/periods/2025/confirm", tok, map[string]any{"ids": "all"}), http.StatusBadRequest, "")
+		requireProblem(t, b.post(t, "/api/v1/periods/1999/review", tok, map[string]any{}), http.StatusUnprocessableEntity, "period")
 	})
 }

@@ -38,6 +38,8 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	u.GET("/periods", s.listPeriods)
 	u.POST("/periods/:year/activate", s.activate)
 	u.POST("/periods/:year/rate", s.rate)
+	u.POST("/periods/:year/review", s.bulkStep(s.svc.ReviewAll, "reviewed"))
+	u.POST("/periods/:year/confirm", s.bulkStep(s.svc.ConfirmAll, "confirmed"))
 	u.POST("/periods/:year/publicize", s.publicize)
 	u.POST("/rule-sets", s.uploadRuleSet)
 	u.GET("/ratings", s.listRatings)

@@ -171,11 +171,32 @@ func (s *Service) Confirm(ctx context.Context, a Actor, ref Ref, grade, reason s
 	return out, err
 }
 
-// PublicizeParams choose the confirmed ratings to put under publicity.
-type PublicizeParams struct {
+// BulkParams choose the current ratings of a period that a bulk
+// transition applies to.
+type BulkParams struct {
 	Period int
 	Region string  // default: the actor's region
-	IDs    []int64 // only these ratings; default: every confirmed current rating of the region
+	IDs    []int64 // only these ratings; default: every current rating of the region in the status the transition starts from
+}
+
+// PublicizeParams choose the confirmed ratings to put under publicity.
+type PublicizeParams = BulkParams
+
+// ReviewAll marks every rated current rating of the region (or only
+// p.IDs) as reviewed, for an office that has checked the declarations
+// and records of the whole list. It returns how many it reviewed.
+func (s *Service) ReviewAll(ctx context.Context, a Actor, p BulkParams) (int, error) {
+	return s.bulk(ctx, a, p, bulkStep{action: "review", from: StatusRated, to: StatusReviewed})
+}
+
+// ConfirmAll confirms every reviewed current rating of the region (or
+// only p.IDs) at the engine's grade; overrides go one by one through
+// Confirm, with their reasons. It returns how many it confirmed.
+func (s *Service) ConfirmAll(ctx context.Context, a Actor, p BulkParams) (int, error) {
+	return s.bulk(ctx, a, p, bulkStep{action: "confirm", from: StatusReviewed, to: StatusConfirmed,
+		set: func(q *bun.UpdateQuery) *bun.UpdateQuery {
+			return q.Set("grade = engine_grade").Set("override_reason = NULL")
+		}})
 }
 
 // Publicize puts confirmed ratings under publicity (公示) for the period's
@@ -184,11 +205,12 @@ type PublicizeParams struct {
 // It returns how many ratings were publicized and the last day of the
 // publicity.
 func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (int, string, error) {
-	region, prefix, err := s.scope(a, p.Region)
-	if err != nil {
+	if err := officer(a); err != nil {
 		return 0, "", err
 	}
-	p.Region = region
+	if _, _, err := s.scope(a, p.Region); err != nil {
+		return 0, "", err
+	}
 	var per Period
 	if err := s.db.NewSelect().Model(&per).Where("year = ?", p.Period).Scan(ctx); err != nil {
 		return 0, "", invalid("period", "period %d does not exist", p.Period)
@@ -201,24 +223,60 @@ func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (in
 		}
 	}
 	ends := endDay.Format(time.DateOnly)
+	n, err := s.bulk(ctx, a, p, bulkStep{action: "publicize", from: StatusConfirmed, to: StatusPublicized,
+		set: func(q *bun.UpdateQuery) *bun.UpdateQuery {
+			return q.Set("publicized_at = ?", now).Set("publicity_ends = ?", ends)
+		},
+		each: func(tx bun.Tx, ratingID, employerID int64) error {
+			return s.notify(ctx, tx, employerID, ratingID, "publicized", map[string]any{"publicity_ends": ends}, now)
+		},
+		detail: map[string]any{"publicity_ends": ends}})
+	return n, ends, err
+}
+
+// bulkStep is one workflow transition applied to many ratings at once.
+type bulkStep struct {
+	action   string
+	from, to string
+	set      func(q *bun.UpdateQuery) *bun.UpdateQuery         // further columns to set
+	each     func(tx bun.Tx, ratingID, employerID int64) error // per changed rating, in the same transaction
+	detail   map[string]any                                    // added to the audit entry
+}
+
+// bulk applies a transition to the current ratings of a period in a
+// region, 1,000 a transaction, each batch audited as one entry. A rating
+// another officer moved meanwhile is left alone (the update is guarded by
+// the status), so bulk steps and single steps can run side by side.
+func (s *Service) bulk(ctx context.Context, a Actor, p BulkParams, st bulkStep) (int, error) {
+	if err := officer(a); err != nil {
+		return 0, err
+	}
+	region, prefix, err := s.scope(a, p.Region)
+	if err != nil {
+		return 0, err
+	}
+	if exists, err := s.db.NewSelect().Model((*Period)(nil)).Where("year = ?", p.Period).Exists(ctx); err != nil {
+		return 0, err
+	} else if !exists {
+		return 0, invalid("period", "period %d does not exist", p.Period)
+	}
 	total := 0
 	for {
 		n, selected := 0, 0
 		err := s.inTx(ctx, func(tx bun.Tx) error {
 			q := tx.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
-				ColumnExpr("r.id, r.result, e.id AS employer_id").
-				Where("r.current = ? AND r.period = ? AND r.status = ? AND e.region LIKE ?", true, p.Period, StatusConfirmed, prefix+"%").
+				ColumnExpr("r.id, e.id AS employer_id").
+				Where("r.current = ? AND r.period = ? AND r.status = ? AND e.region LIKE ?", true, p.Period, st.from, prefix+"%").
 				OrderExpr("r.id").Limit(1000)
 			if len(p.IDs) > 0 {
 				q = q.Where("r.id IN (?)", bun.In(p.IDs))
 			}
 			var rows []struct {
-				ID         int64  `bun:"id"`
-				Result     string `bun:"result"`
-				EmployerID int64  `bun:"employer_id"`
+				ID         int64 `bun:"id"`
+				EmployerID int64 `bun:"employer_id"`
 			}
 			if err := q.Scan(ctx, &rows); err != nil {
-				return fmt.Errorf("publicize: %w", err)
+				return fmt.Errorf("%s: %w", st.action, err)
 			}
 			if len(rows) == 0 {
 				return nil
@@ -230,32 +288,40 @@ func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (in
 				employer[r.ID] = r.EmployerID
 			}
 			// Only what this statement changed: another officer may have
-			// publicized some of them since the select.
+			// moved some of them since the select.
+			up := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", st.to).Set("lock_version = lock_version + 1")
+			if st.set != nil {
+				up = st.set(up)
+			}
 			var changed []int64
-			if _, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublicized).Set("lock_version = lock_version + 1").
-				Set("publicized_at = ?", now).Set("publicity_ends = ?", ends).
-				Where("id IN (?) AND status = ?", bun.In(ids), StatusConfirmed).Returning("id").Exec(ctx, &changed); err != nil {
-				return fmt.Errorf("publicize: %w", dbError(err))
+			if _, err := up.Where("id IN (?) AND status = ?", bun.In(ids), st.from).Returning("id").Exec(ctx, &changed); err != nil {
+				return fmt.Errorf("%s: %w", st.action, dbError(err))
 			}
 			slices.Sort(changed)
-			for _, id := range changed {
-				if err := s.notify(ctx, tx, employer[id], id, "publicized", map[string]any{"publicity_ends": ends}, now); err != nil {
-					return err
+			if st.each != nil {
+				for _, id := range changed {
+					if err := st.each(tx, id, employer[id]); err != nil {
+						return err
+					}
 				}
 			}
 			selected, n = len(rows), len(changed)
 			if n == 0 {
 				return nil
 			}
-			return appendAudit(ctx, tx, now, a, "rating.publicize", fmt.Sprintf("period:%d region:%s", p.Period, p.Region), nil,
-				map[string]any{"ratings": changed, "publicity_ends": ends})
+			after := map[string]any{"ratings": changed, "status": st.to}
+			for k, v := range st.detail {
+				after[k] = v
+			}
+			return appendAudit(ctx, tx, s.now().UTC(), a, "rating."+st.action, fmt.Sprintf("period:%d region:%s", p.Period, region),
+				map[string]any{"status": st.from}, after)
 		})
 		if err != nil {
-			return total, ends, err
+			return total, err
 		}
 		total += n
 		if selected == 0 {
-			return total, ends, nil
+			return total, nil
 		}
 	}
 }
