@@ -50,6 +50,12 @@ func wantCredit(b *testBundle, i int) ratings.CreditRating {
 	return c
 }
 
+// fullWidth writes a code in full-width characters (１２３ＡＢＣ), as
+// Chinese input methods may.
+func fullWidth(s string) string {
+	return strings.Map(func(r rune) rune { return r + 0xFEE0 }, s)
+}
+
 // badCheck changes the check character of a code.
 func badCheck(code string) string {
 	last := byte('0')
@@ -64,6 +70,8 @@ func TestCreditOne(t *testing.T) {
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
 		b := setup(t, db)
 		e0, e3 := b.e[0].USCC, b.e[3].USCC
+		legacy := badCheck(code(t, "350200", 998))
+		require.NoError(t, b.svc.AddLegacyCode(context.Background(), admin, legacy, "厦门早期试点代码，经登记机关核实"))
 		beforeCorrection := wantCredit(b, 3)
 		beforeCorrection.Grade, beforeCorrection.Version, beforeCorrection.Corrected, beforeCorrection.PublishedAt = "A", 1, false, at("2026-03-20")
 		beforeCorrection.History = []ratings.CreditHistory{{Period: 2025, Grade: "A", PublishedAt: at("2026-03-20")}, beforeCorrection.History[1]}
@@ -87,6 +95,9 @@ func TestCreditOne(t *testing.T) {
 			{"as of before the 2025 publication", e0 + "?as_of=2026-03-19", only2024},
 			{"as of before the award", e0 + "?as_of=2026-04-02", beforeAward},
 			{"as of the day of the award", e0 + "?as_of=2026-04-03", wantCredit(b, 0)},
+			// As people paste codes: spaces, lower case, full-width characters.
+			{"lower case between spaces", url.PathEscape(" " + strings.ToLower(e0) + "\u3000"), wantCredit(b, 0)},
+			{"full-width", url.PathEscape(fullWidth(e0)), wantCredit(b, 0)},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
@@ -111,7 +122,8 @@ func TestCreditOne(t *testing.T) {
 			{"code too short", e0[:16], http.StatusBadRequest, "uscc", "must be 18 characters, got 16"},
 			{"code too long", e0 + "0", http.StatusBadRequest, "uscc", "must be 18 characters, got 19"},
 			{"character outside the set", e0[:10] + "I" + e0[11:], http.StatusBadRequest, "uscc", `character 11 ('I') is not in the USCC character set`},
-			{"lower case", strings.ToLower(e0), http.StatusBadRequest, "uscc", "is not in the USCC character set"},
+			{"a letter not in the set, lower case", strings.ToLower(e0[:10] + "I" + e0[11:]), http.StatusBadRequest, "uscc", `character 11 ('I') is not in the USCC character set`},
+			{"a legacy code that fails its check, not published", legacy, http.StatusNotFound, "", "no published rating for " + legacy},
 			{"wrong check character", badCheck(e0), http.StatusBadRequest, "uscc", "check character is"},
 			{"wrong check character with as_of", badCheck(e0) + "?as_of=2026-04-01", http.StatusBadRequest, "uscc", "check character is"},
 			{"unknown valid code", code(t, "420102", 999), http.StatusNotFound, "", "no published rating for"},
@@ -260,7 +272,10 @@ func TestCreditBatch(t *testing.T) {
 		t.Run("mixed codes", func(t *testing.T) {
 			t.Parallel()
 			unknown := code(t, "420102", 999)
-			codes := []string{b.e[0].USCC, b.e[4].USCC, b.e[0].USCC[:16], unknown, b.e[3].USCC, badCheck(b.e[2].USCC), b.e[5].USCC, b.e[2].USCC, b.e[0].USCC}
+			legacy := badCheck(code(t, "350200", 997))
+			require.NoError(t, b.svc.AddLegacyCode(context.Background(), admin, legacy, "厦门早期试点代码，经登记机关核实"))
+			codes := []string{b.e[0].USCC, b.e[4].USCC, b.e[0].USCC[:16], unknown, b.e[3].USCC, badCheck(b.e[2].USCC), b.e[5].USCC, b.e[2].USCC,
+				" " + strings.ToLower(b.e[0].USCC), legacy}
 			rec := b.post(t, "/api/v1/credit/batch", b.key, map[string]any{"codes": codes})
 			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
 			got := decode[batchResponse](t, rec).Results
@@ -272,9 +287,10 @@ func TestCreditBatch(t *testing.T) {
 			}{
 				{"found", 0, ""}, {"not_published", -1, ""}, {"invalid", -1, "must be 18 characters, got 16"}, {"not_published", -1, ""},
 				{"found", 3, ""}, {"invalid", -1, "check character is"}, {"not_published", -1, ""}, {"found", 2, ""}, {"found", 0, ""},
+				{"not_published", -1, ""},
 			}
 			for i, w := range want {
-				require.Equal(t, codes[i], got[i].USCC, "result %d", i)
+				require.Equal(t, ratings.NormalizeCode(codes[i]), got[i].USCC, "result %d", i)
 				require.Equal(t, w.status, got[i].Status, "result %d", i)
 				if w.err == "" {
 					require.Empty(t, got[i].Error, "result %d", i)

@@ -39,12 +39,24 @@ func checkCode(code string) error {
 	return nil
 }
 
+// pathCode is the code in the path, tidied (spaces, full-width
+// characters, case) and checked; a code that fails its check character
+// passes only if it is on the legacy allow-list.
+func (s *server) pathCode(c *gin.Context) (string, error) {
+	code := ratings.NormalizeCode(c.Param("uscc"))
+	err := checkCode(code)
+	if err != nil && len(code) == 18 && s.svc.ValidCode(c.Request.Context(), code) == nil {
+		err = nil
+	}
+	return code, err
+}
+
 // credit sharing
 
 func (s *server) creditOne(c *gin.Context) {
-	code := c.Param("uscc")
 	cl := client(c)
-	if err := checkCode(code); err != nil {
+	code, err := s.pathCode(c)
+	if err != nil {
 		s.logQuery(cl, "credit", []string{code}, "invalid")
 		writeError(c, s.log, err)
 		return
@@ -177,8 +189,8 @@ func intQuery(c *gin.Context, name string) (int, error) {
 }
 
 func (s *server) publicEmployer(c *gin.Context) {
-	code := c.Param("uscc")
-	if err := checkCode(code); err != nil {
+	code, err := s.pathCode(c)
+	if err != nil {
 		writeError(c, s.log, err)
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -219,14 +220,31 @@ func (s *Service) CreditBatch(ctx context.Context, codes []string) ([]BatchItem,
 		return nil, invalid("codes", "at most %d codes in one request, got %d", MaxBatch, len(codes))
 	}
 	out := make([]BatchItem, len(codes))
-	var valid []string
+	var valid, failed []string
 	for i, c := range codes {
+		c = NormalizeCode(c)
 		out[i].USCC = c
 		if err := engine.CheckUSCC(c); err != nil {
 			out[i].Status, out[i].Error = "invalid", err.Error()
+			if len(c) == 18 {
+				failed = append(failed, c)
+			}
 			continue
 		}
 		valid = append(valid, c)
+	}
+	if len(failed) > 0 {
+		// Real early codes that fail the check are on the legacy list.
+		var legacy []string
+		if err := s.db.NewSelect().Model((*LegacyCode)(nil)).Column("uscc").Where("uscc IN (?)", bun.In(failed)).Scan(ctx, &legacy); err != nil {
+			return nil, err
+		}
+		for i := range out {
+			if slices.Contains(legacy, out[i].USCC) {
+				out[i].Status, out[i].Error = "", ""
+				valid = append(valid, out[i].USCC)
+			}
+		}
 	}
 	docs := map[string]string{}
 	if len(valid) > 0 {

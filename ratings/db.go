@@ -129,14 +129,32 @@ func withMigrator(ctx context.Context, db *bun.DB, what string,
 	return g, nil
 }
 
-// MigrationStatus lists every migration with whether it is applied.
+// MigrationStatus lists every migration with whether it is applied. It
+// only reads, so it works on a read-only standby; on a database never
+// migrated every migration is pending.
 func MigrationStatus(ctx context.Context, db *bun.DB) (migrate.MigrationSlice, error) {
 	m, err := Migrator(db)
 	if err != nil {
 		return nil, err
 	}
-	if err := m.Init(ctx); err != nil {
-		return nil, fmt.Errorf("migrate: %w", err)
+	q := "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'bun_migrations'"
+	if IsPostgres(db) {
+		q = "SELECT count(*) FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = 'bun_migrations'"
+	}
+	var n int
+	if err := db.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return nil, fmt.Errorf("migration status: %w", err)
+	}
+	if n == 0 {
+		name := "sqlite"
+		if IsPostgres(db) {
+			name = "pg"
+		}
+		ms, err := migrations.New(name)
+		if err != nil {
+			return nil, err
+		}
+		return ms.Sorted(), nil
 	}
 	return m.MigrationsWithStatus(ctx)
 }

@@ -2,6 +2,8 @@ package ratings_test
 
 import (
 	"context"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -45,4 +47,43 @@ func TestOpenRejectsUnknownScheme(t *testing.T) {
 	require.EqualError(t, err, `open database: "mysql://u:***@h/db": want sqlite://PATH or postgres://…`)
 	_, err = ratings.Open(context.Background(), "sqlite://")
 	require.Error(t, err)
+}
+
+// TestMigrationStatusOnlyReads checks what /readyz relies on: on a
+// database never migrated every migration is pending and nothing is
+// created, and on a read-only PostgreSQL (a streaming standby) the status
+// still reads.
+func TestMigrationStatusOnlyReads(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("never migrated", func(t *testing.T) {
+		t.Parallel()
+		db, err := ratings.Open(ctx, "sqlite://"+filepath.Join(t.TempDir(), "empty.db"))
+		require.NoError(t, err)
+		defer db.Close()
+		ms, err := ratings.MigrationStatus(ctx, db)
+		require.NoError(t, err)
+		require.NotEmpty(t, ms)
+		require.Len(t, ms.Unapplied(), len(ms))
+		var n int
+		require.NoError(t, db.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&n))
+		require.Zero(t, n, "reading the status created tables")
+	})
+	t.Run("read-only postgres", func(t *testing.T) {
+		t.Parallel()
+		url := ratingstest.PostgresURL(t) // migrated
+		sep := "?"
+		if strings.Contains(url, "?") {
+			sep = "&"
+		}
+		db, err := ratings.Open(ctx, url+sep+"default_transaction_read_only=on")
+		require.NoError(t, err)
+		defer db.Close()
+		_, err = db.ExecContext(ctx, "CREATE TABLE probe (id int)")
+		require.Error(t, err, "the connection should be read-only")
+		ms, err := ratings.MigrationStatus(ctx, db)
+		require.NoError(t, err)
+		require.NotEmpty(t, ms)
+		require.Empty(t, ms.Unapplied())
+	})
 }

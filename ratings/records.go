@@ -35,6 +35,27 @@ func CheckCode(ctx context.Context, db bun.IDB, uscc string) error {
 	return invalid("uscc", "%s is not a valid unified social credit code: %v", uscc, err)
 }
 
+// NormalizeCode tidies a code as people type or paste it: surrounding
+// spaces (an ideographic space too) go, full-width characters (ＡＢＣ１２３)
+// become ASCII and letters upper case. What is left is checked as is.
+func NormalizeCode(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 0xFF01 && r <= 0xFF5E {
+			r -= 0xFEE0
+		}
+		if r >= 'a' && r <= 'z' {
+			r -= 'a' - 'A'
+		}
+		return r
+	}, strings.TrimSpace(s))
+}
+
+// ValidCode is CheckCode against the service's database: a code that
+// fails its check characters passes only if it is on the legacy list.
+func (s *Service) ValidCode(ctx context.Context, uscc string) error {
+	return CheckCode(ctx, s.db, uscc)
+}
+
 // AddLegacyCode puts a real code that fails its check character on the
 // allow-list. Only an admin may, and it is audited.
 func (s *Service) AddLegacyCode(ctx context.Context, a Actor, uscc, reason string) error {
