@@ -118,6 +118,44 @@ func (s *Service) ActivateRuleSet(ctx context.Context, a Actor, period int, hash
 	})
 }
 
+// SetPublicityDays sets how many working days a period's ratings stay
+// under publicity (公示): 5 by default, 7 in some places. A provincial
+// officer or an admin may change it until the first rating of the period
+// is publicized, so that one period is never publicized for two lengths.
+// It is audited.
+func (s *Service) SetPublicityDays(ctx context.Context, a Actor, period, days int) error {
+	if err := a.require(RoleProvince, RoleAdmin); err != nil {
+		return err
+	}
+	if days < 1 || days > 30 {
+		return invalid("publicity_days", "must be a number of working days from 1 to 30, got %d", days)
+	}
+	return s.inTx(ctx, func(tx bun.Tx) error {
+		var p Period
+		if err := tx.NewSelect().Model(&p).Where("year = ?", period).Scan(ctx); err != nil {
+			if errors.Is(dbError(err), ErrNotFound) {
+				return invalid("period", "period %d does not exist (activate a rule set for it first)", period)
+			}
+			return err
+		}
+		if p.PublicityDays == days {
+			return nil
+		}
+		n, err := tx.NewSelect().Model((*Rating)(nil)).Where("period = ? AND publicized_at IS NOT NULL", period).Count(ctx)
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: %d ratings of period %d have been publicized for %d working days already", ErrConflict, n, period, p.PublicityDays)
+		}
+		if _, err := tx.NewUpdate().Model((*Period)(nil)).Set("publicity_days = ?", days).Where("year = ?", period).Exec(ctx); err != nil {
+			return fmt.Errorf("set publicity days: %w", dbError(err))
+		}
+		return appendAudit(ctx, tx, s.now().UTC(), a, "period.publicity_days", fmt.Sprintf("period:%d", period),
+			map[string]any{"publicity_days": p.PublicityDays}, map[string]any{"publicity_days": days})
+	})
+}
+
 // ActiveRuleSet returns the rule set activated for a period, compiled, and
 // checks that the stored content still has its recorded hash.
 func ActiveRuleSet(ctx context.Context, db bun.IDB, period int) (*engine.RuleSet, *StoredRuleSet, error) {

@@ -227,8 +227,8 @@ func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (in
 		set: func(q *bun.UpdateQuery) *bun.UpdateQuery {
 			return q.Set("publicized_at = ?", now).Set("publicity_ends = ?", ends)
 		},
-		each: func(tx bun.Tx, ratingID, employerID int64) error {
-			return s.notify(ctx, tx, employerID, ratingID, "publicized", map[string]any{"publicity_ends": ends}, now)
+		then: func(tx bun.Tx, changed []int64) error {
+			return s.notifyAll(ctx, tx, changed, "publicized", map[string]any{"publicity_ends": ends}, now)
 		},
 		detail: map[string]any{"publicity_ends": ends}})
 	return n, ends, err
@@ -238,9 +238,9 @@ func (s *Service) Publicize(ctx context.Context, a Actor, p PublicizeParams) (in
 type bulkStep struct {
 	action   string
 	from, to string
-	set      func(q *bun.UpdateQuery) *bun.UpdateQuery         // further columns to set
-	each     func(tx bun.Tx, ratingID, employerID int64) error // per changed rating, in the same transaction
-	detail   map[string]any                                    // added to the audit entry
+	set      func(q *bun.UpdateQuery) *bun.UpdateQuery // further columns to set
+	then     func(tx bun.Tx, changed []int64) error    // after the update, in the same transaction
+	detail   map[string]any                            // added to the audit entry
 }
 
 // bulk applies a transition to the current ratings of a period in a
@@ -265,27 +265,24 @@ func (s *Service) bulk(ctx context.Context, a Actor, p BulkParams, st bulkStep) 
 		n, selected := 0, 0
 		err := s.inTx(ctx, func(tx bun.Tx) error {
 			q := tx.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
-				ColumnExpr("r.id, e.id AS employer_id").
-				Where("r.current = ? AND r.period = ? AND r.status = ? AND e.region LIKE ?", true, p.Period, st.from, prefix+"%").
+				ColumnExpr("r.id").
+				Where("r.current = ? AND r.period = ? AND r.status = ?", true, p.Period, st.from).
 				OrderExpr("r.id").Limit(1000)
+			if prefix != "" {
+				// A range rather than LIKE: both databases can walk the
+				// region index with it, so a county's list is found without
+				// reading the whole period's.
+				q = q.Where("e.region >= ? AND e.region < ?", prefix, prefix+":")
+			}
 			if len(p.IDs) > 0 {
 				q = q.Where("r.id IN (?)", bun.In(p.IDs))
 			}
-			var rows []struct {
-				ID         int64 `bun:"id"`
-				EmployerID int64 `bun:"employer_id"`
-			}
-			if err := q.Scan(ctx, &rows); err != nil {
+			var ids []int64
+			if err := q.Scan(ctx, &ids); err != nil {
 				return fmt.Errorf("%s: %w", st.action, err)
 			}
-			if len(rows) == 0 {
+			if len(ids) == 0 {
 				return nil
-			}
-			ids := make([]int64, len(rows))
-			employer := make(map[int64]int64, len(rows))
-			for i, r := range rows {
-				ids[i] = r.ID
-				employer[r.ID] = r.EmployerID
 			}
 			// Only what this statement changed: another officer may have
 			// moved some of them since the select.
@@ -298,14 +295,12 @@ func (s *Service) bulk(ctx context.Context, a Actor, p BulkParams, st bulkStep) 
 				return fmt.Errorf("%s: %w", st.action, dbError(err))
 			}
 			slices.Sort(changed)
-			if st.each != nil {
-				for _, id := range changed {
-					if err := st.each(tx, id, employer[id]); err != nil {
-						return err
-					}
+			if st.then != nil {
+				if err := st.then(tx, changed); err != nil {
+					return err
 				}
 			}
-			selected, n = len(rows), len(changed)
+			selected, n = len(ids), len(changed)
 			if n == 0 {
 				return nil
 			}
@@ -329,24 +324,40 @@ func (s *Service) bulk(ctx context.Context, a Actor, p BulkParams, st bulkStep) 
 // notify records a notification for an employer: its rating with the
 // grade, the reasons and the records behind them, plus extra fields.
 func (s *Service) notify(ctx context.Context, db bun.IDB, employerID, ratingID int64, kind string, extra map[string]any, at time.Time) error {
-	r, err := GetRating(ctx, db, ratingID)
-	if err != nil {
-		return err
+	return s.notifyAll(ctx, db, []int64{ratingID}, kind, extra, at)
+}
+
+// notifyAll records the same kind of notification for many ratings (each
+// to its employer) with one read and one insert.
+func (s *Service) notifyAll(ctx context.Context, db bun.IDB, ratingIDs []int64, kind string, extra map[string]any, at time.Time) error {
+	if len(ratingIDs) == 0 {
+		return nil
 	}
-	body := map[string]any{"rating_id": r.ID, "period": r.Period, "grade": r.Grade, "engine_grade": r.EngineGrade,
-		"result": json.RawMessage(r.Result)}
-	if r.OverrideReason != nil {
-		body["override_reason"] = *r.OverrideReason
+	var rs []Rating
+	if err := db.NewSelect().Model(&rs).Column("id", "employer_id", "period", "grade", "engine_grade", "result", "override_reason").
+		Where("id IN (?)", bun.In(ratingIDs)).Order("id").Scan(ctx); err != nil {
+		return fmt.Errorf("notify: %w", err)
 	}
-	for k, v := range extra {
-		body[k] = v
+	if len(rs) != len(ratingIDs) {
+		return fmt.Errorf("notify: %w: %d of %d ratings found", ErrNotFound, len(rs), len(ratingIDs))
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
+	ns := make([]Notification, len(rs))
+	for i, r := range rs {
+		body := map[string]any{"rating_id": r.ID, "period": r.Period, "grade": r.Grade, "engine_grade": r.EngineGrade,
+			"result": json.RawMessage(r.Result)}
+		if r.OverrideReason != nil {
+			body["override_reason"] = *r.OverrideReason
+		}
+		for k, v := range extra {
+			body[k] = v
+		}
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		ns[i] = Notification{EmployerID: r.EmployerID, RatingID: r.ID, Kind: kind, Body: string(b), CreatedAt: at}
 	}
-	_, err = db.NewInsert().Model(&Notification{EmployerID: employerID, RatingID: ratingID, Kind: kind, Body: string(b), CreatedAt: at}).Exec(ctx)
-	if err != nil {
+	if _, err := db.NewInsert().Model(&ns).Exec(ctx); err != nil {
 		return fmt.Errorf("notify: %w", dbError(err))
 	}
 	return nil
@@ -553,15 +564,15 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 				if k, _ := res.RowsAffected(); k != 1 {
 					continue // another replica published it, or an objection came in
 				}
-				if err := s.notify(ctx, tx, r.EmployerID, r.ID, "published", nil, now); err != nil {
-					return err
-				}
 				ids = append(ids, r.ID)
 				employers = append(employers, r.EmployerID)
 			}
 			n = len(ids)
 			if n == 0 {
 				return nil
+			}
+			if err := s.notifyAll(ctx, tx, ids, "published", nil, now); err != nil {
+				return err
 			}
 			if err := refreshCreditDocs(ctx, tx, employers, now); err != nil {
 				return err
