@@ -20,6 +20,7 @@ type Service struct {
 	now     func() time.Time
 	cal     *Calendar
 	clients clientCache
+	stats   *statsCache
 }
 
 // ServiceParams configure a Service.
@@ -27,6 +28,7 @@ type ServiceParams struct {
 	Logger   *slog.Logger     // default: discard
 	NowFunc  func() time.Time // the clock; default time.Now
 	Calendar *Calendar        // working days; default the embedded official calendar
+	StatsTTL time.Duration    // how long GradeStats answers from its cached counts; 0: DefaultStatsTTL (5 min), < 0: no cache
 }
 
 // NewService makes a Service over a migrated database.
@@ -51,6 +53,7 @@ func NewService(db *bun.DB, p ServiceParams) (*Service, error) {
 		log:     cmp.Or(p.Logger, slog.New(slog.DiscardHandler)),
 		now:     now,
 		cal:     cal,
+		stats:   newStatsCache(p.StatsTTL),
 	}, nil
 }
 

@@ -529,6 +529,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	today := s.today().Format(time.DateOnly)
 	now := s.now().UTC()
 	total := 0
+	defer func() { s.markStatsStale(total > 0) }()
 	for {
 		var rows []struct {
 			ID          int64 `bun:"id"`
@@ -660,6 +661,7 @@ func (s *Service) Correct(ctx context.Context, a Actor, ref Ref, grade, reason s
 		out, err = GetRating(ctx, tx, nr.ID)
 		return err
 	})
+	s.markStatsStale(err == nil)
 	return out, err
 }
 
