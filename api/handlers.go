@@ -314,6 +314,26 @@ func (s *server) activate(c *gin.Context) {
 	ok(c, gin.H{"period": y, "hash": req.Hash})
 }
 
+type periodRequest struct {
+	PublicityDays int `json:"publicity_days"`
+}
+
+func (s *server) updatePeriod(c *gin.Context) {
+	var req periodRequest
+	y, err := yearParam(c)
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil {
+		err = s.svc.SetPublicityDays(c.Request.Context(), actor(c), y, req.PublicityDays)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"period": y, "publicity_days": req.PublicityDays})
+}
+
 type regionRequest struct {
 	Region string  `json:"region"`
 	IDs    []int64 `json:"ids,omitempty"`

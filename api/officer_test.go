@@ -3,7 +3,6 @@ package api_test
 import (
 	"context"
 	"fmt"
-	scoringrules "laborcredit/scoring-rules"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -18,6 +17,7 @@ import (
 	"laborcredit/api"
 	"laborcredit/ratings"
 	"laborcredit/ratings/ratingstest"
+	scoringrules "laborcredit/scoring-rules"
 )
 
 // The users of the authorization table, seen from e0 (江岸区 420102).
@@ -104,6 +104,8 @@ func TestOfficerAuthorization(t *testing.T) {
 			// 2030 has no rule set.
 			{"POST", "/api/v1/periods/2030/rate", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
 			{"POST", "/api/v1/periods/2030/publicize", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
+			// 2030 does not exist; provinces and admins manage periods.
+			{"PATCH", "/api/v1/periods/2030", func() any { return map[string]any{"publicity_days": 7} }, only(invalid, adminUser, provinceIn, provinceOut)},
 			{"POST", "/api/v1/periods/2030/review", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
 			{"POST", "/api/v1/periods/2030/confirm", func() any { return map[string]any{"region": "420102"} }, statuses(invalid, forbidden, forbidden, forbidden)},
 			// Not a rule set.
@@ -650,5 +652,30 @@ func TestBulkStepsHTTP(t *testing.T) {
 		requireProblem(t, b.post(t, "/api/v1/periods/2025/review", tok, map[string]any{"region": "420103"}), http.StatusForbidden, "")
 		requireProblem(t, b.post(t, "/api/v1/periods/2025/confirm", tok, map[string]any{"ids": "all"}), http.StatusBadRequest, "")
 		requireProblem(t, b.post(t, "/api/v1/periods/1999/review", tok, map[string]any{}), http.StatusUnprocessableEntity, "period")
+	})
+}
+
+// TestUpdatePeriod sets a period's publicity length over HTTP: only before
+// its first rating is publicized.
+func TestUpdatePeriod(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		tok := b.user(t, "湖北省人社厅", ratings.RoleProvince, "420000", "")
+		src, err := scoringrules.FS.ReadFile("national-2016.yaml")
+		require.NoError(t, err)
+		rs, err := b.svc.UploadRuleSet(context.Background(), admin, "national-2016.yaml", src)
+		require.NoError(t, err)
+		require.NoError(t, b.svc.ActivateRuleSet(context.Background(), admin, 2026, rs.Hash))
+		patch := func(path string, body any) *httptest.ResponseRecorder {
+			return do(t, b.h, newRequest(t, http.MethodPatch, path, tok, body))
+		}
+		rec := patch("/api/v1/periods/2026", map[string]any{"publicity_days": 7})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		require.Equal(t, map[string]int{"period": 2026, "publicity_days": 7}, decode[map[string]int](t, rec))
+		requireProblem(t, patch("/api/v1/periods/2026", map[string]any{"publicity_days": 0}), http.StatusUnprocessableEntity, "publicity_days")
+		requireProblem(t, patch("/api/v1/periods/2026", map[string]any{"days": 7}), http.StatusBadRequest, "")
+		// 2025 has ratings under publicity and published.
+		requireProblem(t, patch("/api/v1/periods/2025", map[string]any{"publicity_days": 7}), http.StatusConflict, "")
 	})
 }

@@ -47,8 +47,10 @@ func TestOpenAPIDocument(t *testing.T) {
 }
 
 // TestOpenAPIRoutes checks that the document and the router agree: every
-// registered route is documented with its method, every documented
-// operation is registered, and each says how it is authenticated.
+// registered API route (under /api/, and /healthz, /readyz, /metrics) is
+// documented with its method, every documented operation is registered,
+// and each says how it is authenticated. Every other route is one of the
+// web pages of api.WebRoutes.
 func TestOpenAPIRoutes(t *testing.T) {
 	t.Parallel()
 	doc := loadSpec(t)
@@ -57,10 +59,18 @@ func TestOpenAPIRoutes(t *testing.T) {
 	qlog := ratings.NewQueryLog(svc.DB(), nil)
 	t.Cleanup(qlog.Close)
 	h := api.New(svc, api.Options{QueryLog: qlog})
-	var registered []string
+	var registered, web []string
 	for _, r := range h.Routes() {
+		if !strings.HasPrefix(r.Path, "/api/") && !slices.Contains([]string{"/healthz", "/readyz", "/metrics"}, r.Path) {
+			web = append(web, r.Method+" "+r.Path)
+			continue
+		}
 		registered = append(registered, r.Method+" "+param.ReplaceAllString(r.Path, "{$1}"))
 	}
+	wantWeb := api.WebRoutes()
+	slices.Sort(web)
+	slices.Sort(wantWeb)
+	require.Equal(t, wantWeb, web, "routes outside the API are the web pages, and nothing else")
 	var documented []string
 	for path, item := range doc.Paths.Map() {
 		for method, op := range item.Operations() {

@@ -17,6 +17,7 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	r.GET("/healthz", func(c *gin.Context) { ok(c, gin.H{"status": "ok"}) })
 	r.GET("/readyz", s.ready)
 	r.GET("/metrics", gin.WrapH(metricsHandler))
+	s.webRoutes(r)
 
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", func(c *gin.Context) { rawJSON(c, openapiJSON) })
@@ -36,6 +37,7 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	u := v1.Group("", s.requireUser)
 	u.GET("/me", func(c *gin.Context) { ok(c, actorView(actor(c))) })
 	u.GET("/periods", s.listPeriods)
+	u.PATCH("/periods/:year", s.updatePeriod)
 	u.POST("/periods/:year/activate", s.activate)
 	u.POST("/periods/:year/rate", s.rate)
 	u.POST("/periods/:year/review", s.bulkStep(s.svc.ReviewAll, "reviewed"))
@@ -63,4 +65,5 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	u.GET("/employers/:uscc/notifications", s.notifications)
 	u.POST("/cases", s.recordCase)
 	u.POST("/declarations/annual", s.declareAnnual)
+	u.POST("/imports/:kind", s.importRecords)
 }

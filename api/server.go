@@ -24,6 +24,9 @@ type Options struct {
 	QueryLog *ratings.QueryLog    // required for credit sharing; nil: a new one on the service's database
 	NowFunc  func() time.Time     // default time.Now
 	MaxBody  int64                // request body limit in bytes; default 1 MiB
+	// MaxImportBody is the body limit of record-file imports (POST
+	// /api/v1/imports/{kind}) in bytes; default 64 MiB.
+	MaxImportBody int64
 }
 
 type server struct {
@@ -34,13 +37,16 @@ type server struct {
 	limits  sync.Map // client id → *bucket
 	metrics *metrics
 	maxBody int64
+	// maxImport is the body limit of importPath.
+	maxImport int64
 }
 
 // New builds the HTTP handler. Close the QueryLog (when the caller made
 // it) after the server has stopped.
 func New(svc *ratings.Service, o Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
-	s := &server{svc: svc, log: o.Logger, qlog: o.QueryLog, now: o.NowFunc, maxBody: cmp.Or(o.MaxBody, 1<<20)}
+	s := &server{svc: svc, log: o.Logger, qlog: o.QueryLog, now: o.NowFunc, maxBody: cmp.Or(o.MaxBody, 1<<20),
+		maxImport: cmp.Or(o.MaxImportBody, 64<<20)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -59,6 +65,9 @@ func New(svc *ratings.Service, o Options) *gin.Engine {
 	r.HandleMethodNotAllowed = true
 	r.Use(s.recover, s.observe, s.limitBody)
 	r.NoRoute(func(c *gin.Context) {
+		if s.webNotFound(c) {
+			return
+		}
 		writeError(c, s.log, &httpError{status: http.StatusNotFound, detail: "no such endpoint"})
 	})
 	r.NoMethod(func(c *gin.Context) {
@@ -103,7 +112,11 @@ func (s *server) observe(c *gin.Context) {
 
 func (s *server) limitBody(c *gin.Context) {
 	if c.Request.Body != nil {
-		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.maxBody)
+		limit := s.maxBody
+		if c.FullPath() == importPath {
+			limit = s.maxImport
+		}
+		c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, limit)
 	}
 	c.Next()
 }

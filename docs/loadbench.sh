@@ -9,7 +9,8 @@
 #
 # Settings (environment):
 #   LABORCREDIT_LOADBENCH_EMPLOYERS  employers / published ratings (1000000)
-#   LOADBENCH_ROUNDS                 comparison rounds (2)
+#   LOADBENCH_ROUNDS                 comparison rounds (2); the summary gives
+#                                    each round's ratios and their median
 #   LOADBENCH_DURATION               wrk -d of a measured run (30s)
 #   LOADBENCH_CONNECTIONS            wrk -c (50)
 #   LOADBENCH_THREADS                wrk -t (2)
@@ -20,7 +21,9 @@
 #                                    server under load, top functions (1)
 #   LOADBENCH_DIR                    work directory (a new one under /tmp)
 #
-# A round runs: bare, real, [bare-simple, real-quiet,] bare again (drift).
+# A round runs bare and real (odd rounds bare first, even rounds real
+# first), then with LOADBENCH_EXTRA bare-simple, real-quiet and bare again
+# (drift).
 # Each real run is checked against query_log: one row per request answered.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -144,18 +147,26 @@ warm "$REAL_URL"
 : >"$WORK/results.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   echo "== round $round: wrk -t$THREADS -c$CONNS -d$DUR --latency (load average $(cut -d' ' -f1-3 /proc/loadavg))"
-  run bare "$BARE_URL" "$round"
-  run real "$REAL_URL" "$round"
+  # Alternate which goes first, so that drift during a round favours
+  # neither side.
+  if ((round % 2)); then
+    run bare "$BARE_URL" "$round"
+    run real "$REAL_URL" "$round"
+  else
+    run real "$REAL_URL" "$round"
+    run bare "$BARE_URL" "$round"
+  fi
   if [ "$EXTRA" = 1 ]; then
     run bare-simple "$BARE_SIMPLE_URL" "$round"
     run real-quiet "$REAL_QUIET_URL" "$round"
+    run bare-again "$BARE_URL" "$round"
   fi
-  run bare-again "$BARE_URL" "$round"
 done
 
 # ms converts wrk's latency (us, ms or s) to milliseconds.
 echo "== summary (targets: real ≥ 60% of bare req/s, real p99 ≤ 1.5 × bare p99)"
 awk -F'\t' '
+function isort(a, n,   i, j, t) { for (i = 2; i <= n; i++) { t = a[i]; for (j = i - 1; j >= 1 && a[j] > t; j--) a[j + 1] = a[j]; a[j + 1] = t } }
 function ms(v) { if (v ~ /us$/) return v / 1000; if (v ~ /ms$/) return v + 0; if (v ~ /s$/) return v * 1000; return v }
 { rps[$1, $2] = $3; p99[$1, $2] = ms($4); reqs[$1, $2] = $5; logged[$1, $2] = $6; if ($1 > rounds) rounds = $1 }
 END {
@@ -169,6 +180,7 @@ END {
         x = reals[k]
         if (!((r, x) in rps)) continue
         rr = rps[r, x] / rps[r, base]; pr = p99[r, x] / p99[r, base]
+        if (x == "real" && base == "bare") { nr++; rrs[nr] = rr; prs[nr] = pr }
         printf "   round %d  %-10s / %-11s  req/s %6.1f%%  p99 %.2f×  %s\n", r, x, base, 100 * rr, pr,
           (rr >= 0.6 && pr <= 1.5) ? "meets both" : ((rr >= 0.6 ? "" : "req/s MISSED ") (pr <= 1.5 ? "" : "p99 MISSED"))
       }
@@ -178,6 +190,13 @@ END {
       if ((r, x) in rps) printf "   round %d  %-10s query_log rows %d for %d requests answered (+%d in flight at the end)\n", r, x, logged[r, x], reqs[r, x], logged[r, x] - reqs[r, x]
     }
     if ((r, "bare-again") in rps) printf "   round %d  bare drift: %s → %s req/s, p99 %.2f → %.2f ms\n", r, rps[r, "bare"], rps[r, "bare-again"], p99[r, "bare"], p99[r, "bare-again"]
+  }
+  if (nr > 0) {
+    isort(rrs, nr); isort(prs, nr)
+    med_r = (nr % 2) ? rrs[(nr + 1) / 2] : (rrs[nr / 2] + rrs[nr / 2 + 1]) / 2
+    med_p = (nr % 2) ? prs[(nr + 1) / 2] : (prs[nr / 2] + prs[nr / 2 + 1]) / 2
+    printf "   median of %d rounds, real / bare:  req/s %.1f%%  p99 %.2f×  %s\n", nr, 100 * med_r, med_p,
+      (med_r >= 0.6 && med_p <= 1.5) ? "meets both" : "MISSED"
   }
 }' "$WORK/results.tsv"
 

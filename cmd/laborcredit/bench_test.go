@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"testing"
@@ -76,4 +77,48 @@ func BenchmarkDecodeFacts(b *testing.B) {
 		require.NoError(b, engine.DecodeFactsInto(lines[i%len(lines)], &f))
 		i++
 	}
+}
+
+var benchCounties = []string{"420102", "420103", "420104", "420105", "420106", "420111", "420112", "420113", "420114", "420115",
+	"420202", "420203", "420302", "420303", "420502", "420503", "420602", "420606", "420802", "420881", "420902", "421002", "421102", "421202", "421302"}
+
+var benchIndustries = []string{"construction", "manufacturing", "retail", "catering", "logistics", "services", "mining"}
+
+// syntheticFacts makes one plausible employer: about 1% with a concluded
+// case in the period and a few of those in a C situation (DOMAIN.md).
+func syntheticFacts(rng *rand.Rand, i int) *engine.Facts {
+	region := benchCounties[rng.IntN(len(benchCounties))]
+	first17 := fmt.Sprintf("91%sMA%07d", region, i%10000000)
+	first17 = first17[:17]
+	check, _ := engine.USCCCheckChar(first17)
+	employees := 5 + rng.IntN(400)
+	f := &engine.Facts{
+		Period:   2026,
+		Employer: engine.Employer{USCC: first17 + string(check), Name: fmt.Sprintf("湖北示例企业%05d有限公司", i), Region: region, Industry: benchIndustries[rng.IntN(len(benchIndustries))], Employees: employees},
+		AnnualReview: engine.AnnualReview{Submitted: rng.Float64() < 0.95, Employees: employees,
+			ContractsSigned: employees - rng.IntN(3), Insured: employees - rng.IntN(5), RosterComplete: rng.Float64() < 0.9},
+		WageDeposit: engine.WageDeposit{Required: rng.Float64() < 0.2, Paid: rng.Float64() < 0.9},
+		Complaints:  rng.IntN(2),
+	}
+	f.AnnualReview.OnTime = f.AnnualReview.Submitted && rng.Float64() < 0.9
+	if rng.Float64() < 0.85 {
+		f.History = []engine.HistoryEntry{{Period: 2025, Grade: "A"}}
+	}
+	if rng.Float64() < 0.012 {
+		nCases := 1 + rng.IntN(2)
+		if rng.Float64() < 0.05 {
+			nCases = 3
+		}
+		for c := range nCases {
+			k := engine.Case{ID: fmt.Sprintf("EH-2026-%06d-%d", i, c), Source: engine.CaseSources[rng.IntN(3)],
+				Opened: "2026-03-02", Concluded: "2026-05-20", Violations: []string{engine.Violations[2+rng.IntN(6)]},
+				Outcome: "rectified", BackWages: float64(rng.IntN(100000)), WorkersAffected: 1 + rng.IntN(20)}
+			if rng.Float64() < 0.05 {
+				k.OrderRefused = true
+				k.Outcome = "penalized"
+			}
+			f.Cases = append(f.Cases, k)
+		}
+	}
+	return f
 }

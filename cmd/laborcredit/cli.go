@@ -50,6 +50,7 @@ func rootCommand() *command {
 			migrateCommand(),
 			rateCommand(),
 			rulesCommand(),
+			importCommand(),
 			generateCommand(),
 			workflowCommand(),
 			userCommand(),

@@ -56,6 +56,13 @@ func serveOn(ctx context.Context, e *env, ln net.Listener, svc *ratings.Service,
 	fmt.Fprintf(e.stdout, "serving on http://%s (API under /api/v1, OpenAPI at /api/v1/openapi.json)\n", ln.Addr())
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	// The public statistics are summed in memory from one query that reads
+	// every published rating; load it now rather than on the first visitor.
+	go func() {
+		if err := svc.WarmStats(ctx); err != nil && ctx.Err() == nil {
+			logger.Warn("grade statistics not warmed", slog.Any("error", err))
+		}
+	}()
 	if ready != nil {
 		ready()
 	}
