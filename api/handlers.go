@@ -43,8 +43,19 @@ func checkCode(code string) error {
 // characters, case) and checked; a code that fails its check character
 // passes only if it is on the legacy allow-list.
 func (s *server) pathCode(c *gin.Context) (string, error) {
-	code := ratings.NormalizeCode(c.Param("uscc"))
-	err := checkCode(code)
+	code, err := s.lookupCode(c, c.Param("uscc"))
+	if err != nil {
+		return code, badRequest("uscc", "malformed unified social credit code: "+err.Error())
+	}
+	return code, nil
+}
+
+// lookupCode tidies a code someone typed (ratings.NormalizeCode) and
+// checks it as a lookup key: the engine's check, or the legacy allow-list.
+// The error says why the code is malformed (length, character, check).
+func (s *server) lookupCode(c *gin.Context, raw string) (string, error) {
+	code := ratings.NormalizeCode(raw)
+	err := engine.CheckUSCC(code)
 	if err != nil && len(code) == 18 && s.svc.ValidCode(c.Request.Context(), code) == nil {
 		err = nil
 	}
@@ -278,6 +289,15 @@ func (s *server) listPeriods(c *gin.Context) {
 	ok(c, gin.H{"periods": ps})
 }
 
+// yearBody reads the period in the path and then the JSON body into req.
+func yearBody(c *gin.Context, req any) (int, error) {
+	y, err := yearParam(c)
+	if err == nil {
+		err = bindJSON(c, req)
+	}
+	return y, err
+}
+
 func yearParam(c *gin.Context) (int, error) {
 	y, err := strconv.Atoi(c.Param("year"))
 	if err != nil {
@@ -300,10 +320,7 @@ type activateRequest struct {
 
 func (s *server) activate(c *gin.Context) {
 	var req activateRequest
-	y, err := yearParam(c)
-	if err == nil {
-		err = bindJSON(c, &req)
-	}
+	y, err := yearBody(c, &req)
 	if err == nil {
 		err = s.svc.ActivateRuleSet(c.Request.Context(), actor(c), y, req.Hash)
 	}
@@ -320,10 +337,7 @@ type periodRequest struct {
 
 func (s *server) updatePeriod(c *gin.Context) {
 	var req periodRequest
-	y, err := yearParam(c)
-	if err == nil {
-		err = bindJSON(c, &req)
-	}
+	y, err := yearBody(c, &req)
 	if err == nil {
 		err = s.svc.SetPublicityDays(c.Request.Context(), actor(c), y, req.PublicityDays)
 	}
@@ -345,10 +359,7 @@ type rateRequest struct {
 
 func (s *server) rate(c *gin.Context) {
 	var req rateRequest
-	y, err := yearParam(c)
-	if err == nil {
-		err = bindJSON(c, &req)
-	}
+	y, err := yearBody(c, &req)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -367,10 +378,7 @@ func (s *server) rate(c *gin.Context) {
 
 func (s *server) publicize(c *gin.Context) {
 	var req regionRequest
-	y, err := yearParam(c)
-	if err == nil {
-		err = bindJSON(c, &req)
-	}
+	y, err := yearBody(c, &req)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -388,10 +396,7 @@ func (s *server) publicize(c *gin.Context) {
 func (s *server) bulkStep(step func(context.Context, ratings.Actor, ratings.BulkParams) (int, error), key string) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		var req regionRequest
-		y, err := yearParam(c)
-		if err == nil {
-			err = bindJSON(c, &req)
-		}
+		y, err := yearBody(c, &req)
 		if err != nil {
 			writeError(c, s.log, err)
 			return

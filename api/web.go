@@ -21,7 +21,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"laborcredit/engine"
 	"laborcredit/ratings"
 )
 
@@ -477,8 +476,8 @@ type gradeMeaning struct{ Grade, Text string }
 
 func (s *server) webEmployer(c *gin.Context) {
 	p := s.newPage(c, "", "")
-	code := c.Param("uscc")
-	if err := engine.CheckUSCC(code); err != nil {
+	code, err := s.lookupCode(c, c.Param("uscc"))
+	if err != nil {
 		s.webError(c, p, http.StatusBadRequest, p.L.T("err.code", code, err.Error()))
 		return
 	}

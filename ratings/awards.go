@@ -63,19 +63,11 @@ func (s *Service) Nominate(ctx context.Context, a Actor, uscc string, period int
 		if r.Grade != rs.Grades[0] {
 			return invalid("uscc", "%s is graded %s for %d; only %s-grade employers may be nominated", uscc, r.Grade, period, rs.Grades[0])
 		}
-		var res struct {
-			Awards []struct {
-				ID string `json:"id"`
-			} `json:"awards"`
-		}
-		if err := json.Unmarshal([]byte(r.Result), &res); err != nil {
+		ok, err := EligibleFor(r.Result, award)
+		if err != nil {
 			return fmt.Errorf("rating %d result: %w", r.ID, err)
 		}
-		if !slices.ContainsFunc(res.Awards, func(x struct {
-			ID string `json:"id"`
-		}) bool {
-			return x.ID == award
-		}) {
+		if !ok {
 			return invalid("award", "the rule set does not find %s eligible for %q in %d", uscc, award, period)
 		}
 		n = &Nomination{EmployerID: e.ID, Period: period, Award: award, NominatedBy: a.String(), NominatedAt: s.now().UTC(), Status: "nominated"}
@@ -276,4 +268,23 @@ func (s *Service) declare(ctx context.Context, tx bun.Tx, a Actor, e *Employer, 
 		return fmt.Errorf("declare: %w", dbError(err))
 	}
 	return appendAudit(ctx, tx, s.now(), a, "declaration."+kind, fmt.Sprintf("uscc:%s period:%d", e.USCC, period), nil, json.RawMessage(payload))
+}
+
+// EligibleFor says whether a stored engine result (a rating's Result)
+// marks the employer eligible for an award.
+func EligibleFor(result, award string) (bool, error) {
+	var res struct {
+		Awards []struct {
+			ID string `json:"id"`
+		} `json:"awards"`
+	}
+	if err := json.Unmarshal([]byte(result), &res); err != nil {
+		return false, err
+	}
+	for _, a := range res.Awards {
+		if a.ID == award {
+			return true, nil
+		}
+	}
+	return false, nil
 }

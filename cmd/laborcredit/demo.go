@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -445,7 +444,8 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 		seen := map[int64]bool{}
 		for range 3 {
 			r, err := d.find(ctx, actor, ratings.StatusPublished, func(r ratings.RatingView) bool {
-				return !seen[r.ID] && r.Grade == "A" && eligible(r.Result)
+				ok, _ := ratings.EligibleFor(r.Result, demoAward)
+				return !seen[r.ID] && r.Grade == "A" && ok
 			})
 			if err != nil {
 				return err
@@ -524,24 +524,6 @@ func (d *demo) find(ctx context.Context, a ratings.Actor, status string, match f
 			return nil, nil
 		}
 	}
-}
-
-// eligible says whether an engine result marks the employer eligible for
-// the award.
-func eligible(result string) bool {
-	var r struct {
-		Awards []struct {
-			ID string `json:"id"`
-		} `json:"awards"`
-	}
-	if json.Unmarshal([]byte(result), &r) != nil {
-		return false
-	}
-	return slices.ContainsFunc(r.Awards, func(a struct {
-		ID string `json:"id"`
-	}) bool {
-		return a.ID == demoAward
-	})
 }
 
 // count fills the summary's figures and examples from the database.
