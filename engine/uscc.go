@@ -60,9 +60,27 @@ func CheckOrgCode(code string) error {
 		return fmt.Errorf("must be 18 characters, got %d", len(code))
 	}
 	org := code[8:17]
+	want, err := OrgCheckChar(org[:8])
+	if err != nil {
+		return err
+	}
+	if org[8] != want {
+		return fmt.Errorf("organisation code %s has check character %q, want %q", org, rune(org[8]), rune(want))
+	}
+	return nil
+}
+
+// OrgCheckChar returns the GB 11714 check character of the first 8
+// characters of an organisation code (0–9 and A=10 … Z=35, weights 3 7 9
+// 10 5 8 4 2; 10 is X and 11 is 0). It takes a string or a byte slice, so
+// generators need not allocate.
+func OrgCheckChar[T ~string | ~[]byte](first8 T) (byte, error) {
+	if len(first8) != 8 {
+		return 0, fmt.Errorf("need 8 characters, got %d", len(first8))
+	}
 	sum := 0
 	for i := 0; i < 8; i++ {
-		c := org[i]
+		c := first8[i]
 		var v int
 		switch {
 		case c >= '0' && c <= '9':
@@ -70,23 +88,18 @@ func CheckOrgCode(code string) error {
 		case c >= 'A' && c <= 'Z':
 			v = int(c-'A') + 10
 		default:
-			return fmt.Errorf("organisation code character %d (%q) is not 0-9 or A-Z", i+1, rune(c))
+			return 0, fmt.Errorf("organisation code character %d (%q) is not 0-9 or A-Z", i+1, rune(c))
 		}
 		sum += v * orgWeights[i]
 	}
-	var want byte
 	switch r := 11 - sum%11; r {
 	case 10:
-		want = 'X'
+		return 'X', nil
 	case 11:
-		want = '0'
+		return '0', nil
 	default:
-		want = byte('0' + r)
+		return byte('0' + r), nil
 	}
-	if org[8] != want {
-		return fmt.Errorf("organisation code %s has check character %q, want %q", org, rune(org[8]), rune(want))
-	}
-	return nil
 }
 
 // USCCCheckChar returns the check character for the first 17 characters of a

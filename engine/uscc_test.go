@@ -64,3 +64,35 @@ func TestUSCCCheckChar(t *testing.T) {
 	_, err = USCCCheckChar("915")
 	require.Error(t, err)
 }
+
+func TestOrgCheckChar(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name  string
+		first string
+		want  byte
+		err   string
+	}{
+		{name: "real code 91350100M000100Y43", first: "M000100Y", want: '4'},
+		{name: "real code 91512081MA62K0260E", first: "MA62K026", want: '0'},
+		{name: "real code 91310115591693856A", first: "59169385", want: '6'},
+		{name: "too short", first: "MA62K02", err: "need 8 characters, got 7"},
+		{name: "lower case", first: "ma62K026", err: `organisation code character 1 ('m') is not 0-9 or A-Z`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			got, err := OrgCheckChar(tt.first)
+			gotBytes, errBytes := OrgCheckChar([]byte(tt.first))
+			if tt.err != "" {
+				require.EqualError(t, err, tt.err)
+				require.EqualError(t, errBytes, tt.err)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, errBytes)
+			require.Equal(t, string(tt.want), string(got))
+			require.Equal(t, got, gotBytes)
+		})
+	}
+}

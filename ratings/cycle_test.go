@@ -21,26 +21,8 @@ var admin = ratings.Actor{Name: "admin", Role: ratings.RoleAdmin, Region: "42000
 func code(t testing.TB, region string, n int) string {
 	t.Helper()
 	org := fmt.Sprintf("M%07d", n)
-	// Make the organisation code's own check character right (GB 11714).
-	weights := []int{3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := 0; i < 8; i++ {
-		c := org[i]
-		v := int(c - '0')
-		if c >= 'A' {
-			v = int(c-'A') + 10
-		}
-		sum += v * weights[i]
-	}
-	var oc byte
-	switch r := 11 - sum%11; r {
-	case 10:
-		oc = 'X'
-	case 11:
-		oc = '0'
-	default:
-		oc = byte('0' + r)
-	}
+	oc, err := engine.OrgCheckChar(org)
+	require.NoError(t, err)
 	first := "91" + region + org + string(oc)
 	check, err := engine.USCCCheckChar(first)
 	require.NoError(t, err)

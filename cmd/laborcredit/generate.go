@@ -748,34 +748,12 @@ func (g *generator) uscc(i int, kind byte) {
 			v /= 10
 		}
 	}
-	b[16] = orgCheckChar(b[8:16])
+	b[16], _ = engine.OrgCheckChar(b[8:16]) // the generator writes only 0-9 and A-Z
 	c, err := engine.USCCCheckChar(string(b[:17]))
 	if err != nil {
 		panic(err) // cannot happen: every character is from the alphabet
 	}
 	b[17] = c
-}
-
-// orgCheckChar is the GB 11714 check character of an organisation code's
-// first eight characters (0–9, A=10 … Z=35; weights 3 7 9 10 5 8 4 2).
-func orgCheckChar(first8 []byte) byte {
-	weights := [8]int{3, 7, 9, 10, 5, 8, 4, 2}
-	s := 0
-	for j, c := range first8 {
-		v := int(c - '0')
-		if c >= 'A' {
-			v = int(c-'A') + 10
-		}
-		s += v * weights[j]
-	}
-	switch r := 11 - s%11; r {
-	case 10:
-		return 'X'
-	case 11:
-		return '0'
-	default:
-		return byte('0' + r)
-	}
 }
 
 // appendName appends a plausible name: place + two-character trade name +

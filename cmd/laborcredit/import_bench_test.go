@@ -148,19 +148,8 @@ func importBenchCode(b *testing.B, region string, n int) string {
 	if n >= 1000000 {
 		org = fmt.Sprintf("MB%06d", n%1000000)
 	}
-	weights := []int{3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 8 {
-		v := int(org[i] - '0')
-		if org[i] >= 'A' {
-			v = int(org[i]-'A') + 10
-		}
-		sum += v * weights[i]
-	}
-	oc := byte('0' + (11-sum%11)%11)
-	if r := 11 - sum%11; r == 10 {
-		oc = 'X'
-	}
+	oc, err := engine.OrgCheckChar(org)
+	require.NoError(b, err)
 	first := "91" + region + org + string(oc)
 	c, err := engine.USCCCheckChar(first)
 	require.NoError(b, err)

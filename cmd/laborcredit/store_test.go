@@ -164,19 +164,8 @@ func seedEmployers(t *testing.T, url string, n int) {
 func validCode(t *testing.T, region string, n int) string {
 	t.Helper()
 	org := fmt.Sprintf("MA%06d", n)
-	weights := []int{3, 7, 9, 10, 5, 8, 4, 2}
-	sum := 0
-	for i := range 8 {
-		v := int(org[i] - '0')
-		if org[i] >= 'A' {
-			v = int(org[i]-'A') + 10
-		}
-		sum += v * weights[i]
-	}
-	oc := map[int]byte{10: 'X', 11: '0'}[11-sum%11]
-	if oc == 0 {
-		oc = byte('0' + 11 - sum%11)
-	}
+	oc, err := engine.OrgCheckChar(org)
+	require.NoError(t, err)
 	first := "91" + region + org + string(oc)
 	c, err := engine.USCCCheckChar(first)
 	require.NoError(t, err)
