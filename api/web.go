@@ -224,6 +224,17 @@ type problems []string
 
 func (ps *problems) add(msg string) { *ps = append(*ps, msg) }
 
+// rejected renders page tmpl as a 400 with the problems found in its
+// query, if there are any, and says whether it did (the handler stops).
+func (s *server) rejected(c *gin.Context, p *webPage, ps problems, tmpl string) bool {
+	if len(ps) == 0 {
+		return false
+	}
+	p.Error = strings.Join(ps, " ")
+	s.render(c, http.StatusBadRequest, tmpl, p)
+	return true
+}
+
 // number reads a whole-number query parameter (0 when absent).
 func number(c *gin.Context, p *webPage, ps *problems, name, label string) int {
 	v := strings.TrimSpace(c.Query(name))
@@ -423,9 +434,7 @@ func (s *server) webHome(c *gin.Context) {
 		return
 	}
 	p.Data = &d
-	if len(ps) > 0 {
-		p.Error = strings.Join(ps, " ")
-		s.render(c, http.StatusBadRequest, "home", p)
+	if s.rejected(c, p, ps, "home") {
 		return
 	}
 	res, err := s.svc.SearchPublished(c.Request.Context(), ratings.PublicQuery{Q: d.Q, Region: region, Grade: d.Grade, Period: d.Period,
@@ -583,9 +592,7 @@ func (s *server) webAwards(c *gin.Context) {
 		return
 	}
 	p.Data = &d
-	if len(ps) > 0 {
-		p.Error = strings.Join(ps, " ")
-		s.render(c, http.StatusBadRequest, "awards", p)
+	if s.rejected(c, p, ps, "awards") {
 		return
 	}
 	roll, err := s.svc.AwardRoll(c.Request.Context(), d.Period, region)
@@ -623,9 +630,7 @@ func (s *server) webPublicity(c *gin.Context) {
 	d.Picker, region = s.pickRegion(c, p, &ps)
 	page := max(number(c, p, &ps, "page", "pager.label"), 1)
 	p.Data = &d
-	if len(ps) > 0 {
-		p.Error = strings.Join(ps, " ")
-		s.render(c, http.StatusBadRequest, "publicity", p)
+	if s.rejected(c, p, ps, "publicity") {
 		return
 	}
 	items, err := s.svc.UnderPublicity(c.Request.Context(), region, page)
@@ -690,9 +695,7 @@ func (s *server) webStatistics(c *gin.Context) {
 		return
 	}
 	p.Data = &d
-	if len(ps) > 0 {
-		p.Error = strings.Join(ps, " ")
-		s.render(c, http.StatusBadRequest, "statistics", p)
+	if s.rejected(c, p, ps, "statistics") {
 		return
 	}
 	rep, err := s.svc.GradeStats(c.Request.Context(), ratings.StatsQuery{Region: region, Period: d.Period})
