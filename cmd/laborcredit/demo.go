@@ -338,12 +338,13 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 	// One county officer overrides an engine A: the employer sent no
 	// annual declaration (a B under local practice), with the reason.
 	override := func() error {
-		r, err := d.find(ctx, province, ratings.StatusReviewed, func(r ratings.RatingView) bool {
+		found, err := d.find(ctx, province, ratings.StatusReviewed, 1, func(r ratings.RatingView) bool {
 			return r.EngineGrade == "A" && strings.Contains(r.Facts, `"submitted":false`)
 		})
-		if err != nil || r == nil {
+		if err != nil || len(found) == 0 {
 			return err
 		}
+		r := found[0]
 		_, err = d.svc.Confirm(ctx, d.office(r.Region, ratings.RoleCounty), ratings.Ref{ID: r.ID, LockVersion: r.LockVersion}, "B",
 			"该单位未按规定报送2025年度书面审查材料，经督促仍未报送，依本地评价细则评为B级")
 		return err
@@ -365,20 +366,18 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 	// The objectors graded worst: C where there are any, else B.
 	var cs []ratings.RatingView
 	for _, grade := range []string{"C", "B"} {
-		for len(cs) < 2 {
-			r, err := d.find(ctx, province, ratings.StatusPublicized, func(r ratings.RatingView) bool {
-				return r.Grade == grade && r.OverrideReason == nil && !slices.ContainsFunc(cs, func(c ratings.RatingView) bool { return c.ID == r.ID })
-			})
-			if err != nil {
-				return err
-			}
-			if r == nil {
-				break
-			}
-			cs = append(cs, *r)
+		if len(cs) == 2 {
+			break
 		}
+		found, err := d.find(ctx, province, ratings.StatusPublicized, 2-len(cs), func(r ratings.RatingView) bool {
+			return r.Grade == grade && r.OverrideReason == nil
+		})
+		if err != nil {
+			return err
+		}
+		cs = append(cs, found...)
 	}
-	a, err := d.find(ctx, province, ratings.StatusPublicized, func(r ratings.RatingView) bool { return r.Grade == "A" })
+	as, err := d.find(ctx, province, ratings.StatusPublicized, 1, func(r ratings.RatingView) bool { return r.Grade == "A" })
 	if err != nil {
 		return err
 	}
@@ -403,13 +402,13 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 		}
 		objections = append(objections, filed{o.ID, c, i == 0, decision})
 	}
-	if a != nil {
+	for _, a := range as {
 		o, err := d.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: a.ID, FiledBy: "职工 王某（电话已登记）",
 			Reason: "该单位2025年曾拖欠加班工资", Evidence: "工资条照片"})
 		if err != nil {
 			return err
 		}
-		objections = append(objections, filed{o.ID, *a, false, "经调取工资支付记录核实，未发现拖欠工资，维持原评定"})
+		objections = append(objections, filed{o.ID, a, false, "经调取工资支付记录核实，未发现拖欠工资，维持原评定"})
 	}
 	d.clock.set("2026-03-09")
 	for _, o := range objections {
@@ -441,19 +440,14 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 	var nominations []int64
 	for _, city := range cities {
 		actor := d.office(city, ratings.RoleCity)
-		seen := map[int64]bool{}
-		for range 3 {
-			r, err := d.find(ctx, actor, ratings.StatusPublished, func(r ratings.RatingView) bool {
-				ok, _ := ratings.EligibleFor(r.Result, demoAward)
-				return !seen[r.ID] && r.Grade == "A" && ok
-			})
-			if err != nil {
-				return err
-			}
-			if r == nil {
-				break
-			}
-			seen[r.ID] = true
+		found, err := d.find(ctx, actor, ratings.StatusPublished, 3, func(r ratings.RatingView) bool {
+			ok, _ := ratings.EligibleFor(r.Result, demoAward)
+			return r.Grade == "A" && ok
+		})
+		if err != nil {
+			return err
+		}
+		for _, r := range found {
 			nm, err := d.svc.Nominate(ctx, actor, r.USCC, demoPeriod, demoAward)
 			if err != nil {
 				return err
@@ -507,23 +501,22 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 	return nil
 }
 
-// find returns the first current rating of the period in the actor's
-// region with the status that match says yes to, or nil.
-func (d *demo) find(ctx context.Context, a ratings.Actor, status string, match func(ratings.RatingView) bool) (*ratings.RatingView, error) {
-	for page := 1; ; page++ {
+// find returns, in one pass over the list, the first n current ratings of
+// the period in the actor's region with the status that match says yes to.
+func (d *demo) find(ctx context.Context, a ratings.Actor, status string, n int, match func(ratings.RatingView) bool) ([]ratings.RatingView, error) {
+	var out []ratings.RatingView
+	for page := 1; len(out) < n; page++ {
 		rs, err := d.svc.ListRatings(ctx, a, ratings.RatingFilter{Period: demoPeriod, Status: status, Page: page})
-		if err != nil {
-			return nil, err
+		if err != nil || len(rs) == 0 {
+			return out, err
 		}
 		for _, r := range rs {
-			if match(r) {
-				return &r, nil
+			if len(out) < n && match(r) {
+				out = append(out, r)
 			}
 		}
-		if len(rs) == 0 {
-			return nil, nil
-		}
 	}
+	return out, nil
 }
 
 // count fills the summary's figures and examples from the database.
