@@ -1,6 +1,7 @@
 package ratings
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -531,54 +532,51 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 	total := 0
 	defer func() { s.markStatsStale(total > 0) }()
 	for {
-		var rows []struct {
-			ID          int64 `bun:"id"`
-			EmployerID  int64 `bun:"employer_id"`
-			LockVersion int   `bun:"lock_version"`
-		}
-		err := s.db.NewSelect().Model((*Rating)(nil)).Column("id", "employer_id", "lock_version").
+		var ids []int64
+		err := s.db.NewSelect().Model((*Rating)(nil)).Column("id").
 			Where("status = ? AND current = ? AND publicity_ends < ?", StatusPublicized, true, today).
-			Where("NOT EXISTS (SELECT 1 FROM objections AS o WHERE o.rating_id = rating.id AND o.status = ?)", "open").
-			Order("id").Limit(1000).Scan(ctx, &rows)
+			Where("id NOT IN (SELECT o.rating_id FROM objections AS o WHERE o.status = ?)", "open").
+			Order("id").Limit(1000).Scan(ctx, &ids)
 		if err != nil {
 			return total, fmt.Errorf("tick: %w", err)
 		}
-		if len(rows) == 0 {
+		if len(ids) == 0 {
 			return total, nil
 		}
 		n := 0
 		err = s.inTx(ctx, func(tx bun.Tx) error {
-			var ids, employers []int64
 			seq, err := nextFeedSeq(ctx, tx)
 			if err != nil {
 				return err
 			}
-			for _, r := range rows {
-				res, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublished).Set("published_at = ?", now).
-					Set("feed_seq = ?", seq).
-					Set("lock_version = lock_version + 1").
-					Where("id = ? AND lock_version = ? AND status = ?", r.ID, r.LockVersion, StatusPublicized).
-					Where("NOT EXISTS (SELECT 1 FROM objections AS o WHERE o.rating_id = ? AND o.status = ?)", r.ID, "open").Exec(ctx)
-				if err != nil {
-					return fmt.Errorf("publish rating %d: %w", r.ID, dbError(err))
-				}
-				if k, _ := res.RowsAffected(); k != 1 {
-					continue // another replica published it, or an objection came in
-				}
-				ids = append(ids, r.ID)
-				employers = append(employers, r.EmployerID)
+			// One statement for the batch, under the same conditions as the
+			// select: what another replica published or an objection held
+			// since is left out.
+			var rows []tickRow
+			if _, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublished).Set("published_at = ?", now).
+				Set("feed_seq = ?", seq).Set("lock_version = lock_version + 1").
+				Where("id IN (?) AND status = ? AND current = ? AND publicity_ends < ?", bun.In(ids), StatusPublicized, true, today).
+				Where("id NOT IN (SELECT o.rating_id FROM objections AS o WHERE o.status = ?)", "open").
+				Returning("id, employer_id").Exec(ctx, &rows); err != nil {
+				return fmt.Errorf("publish: %w", dbError(err))
 			}
-			n = len(ids)
+			slices.SortFunc(rows, func(a, b tickRow) int { return cmp.Compare(a.ID, b.ID) })
+			published := make([]int64, len(rows))
+			employers := make([]int64, len(rows))
+			for i, r := range rows {
+				published[i], employers[i] = r.ID, r.EmployerID
+			}
+			n = len(published)
 			if n == 0 {
 				return nil
 			}
-			if err := s.notifyAll(ctx, tx, ids, "published", nil, now); err != nil {
+			if err := s.notifyAll(ctx, tx, published, "published", nil, now); err != nil {
 				return err
 			}
 			if err := refreshCreditDocs(ctx, tx, employers, now); err != nil {
 				return err
 			}
-			return appendAudit(ctx, tx, now, System, "rating.publish", "publicity ended "+today, nil, map[string]any{"ratings": ids})
+			return appendAudit(ctx, tx, now, System, "rating.publish", "publicity ended "+today, nil, map[string]any{"ratings": published})
 		})
 		if err != nil {
 			return total, err
@@ -590,6 +588,12 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 			continue
 		}
 	}
+}
+
+// tickRow is a rating Tick published, with its employer.
+type tickRow struct {
+	ID         int64 `bun:"id"`
+	EmployerID int64 `bun:"employer_id"`
 }
 
 // Correct corrects a published rating: a new published version with the
