@@ -39,9 +39,11 @@ func Open(ctx context.Context, url string) (*bun.DB, error) {
 		// transaction takes the write lock at BEGIN, so two writers never
 		// deadlock on a lock upgrade. A 64 MiB page cache (the default is
 		// 2 MiB) keeps a county's ratings in memory across the steps of a
-		// period instead of re-reading them from the file.
+		// period instead of re-reading them from the file. LIKE is
+		// case-sensitive, as on PostgreSQL, which lets SQLite walk the
+		// region index for the region filters (region LIKE '4201%').
 		dsn := "file:" + path + sep + "_pragma=foreign_keys(1)&_pragma=busy_timeout(30000)" +
-			"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_txlock=immediate"
+			"&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_pragma=cache_size(-65536)&_pragma=case_sensitive_like(1)&_txlock=immediate"
 		sqldb, err := sql.Open("sqlite", dsn)
 		if err != nil {
 			return nil, fmt.Errorf("open database: %w", err)

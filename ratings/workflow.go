@@ -267,14 +267,8 @@ func (s *Service) bulk(ctx context.Context, a Actor, p BulkParams, st bulkStep) 
 		err := s.inTx(ctx, func(tx bun.Tx) error {
 			q := tx.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
 				ColumnExpr("r.id").
-				Where("r.current = ? AND r.period = ? AND r.status = ?", true, p.Period, st.from).
+				Where("r.current = ? AND r.period = ? AND r.status = ? AND e.region LIKE ?", true, p.Period, st.from, prefix+"%").
 				OrderExpr("r.id").Limit(1000)
-			if prefix != "" {
-				// A range rather than LIKE: both databases can walk the
-				// region index with it, so a county's list is found without
-				// reading the whole period's.
-				q = q.Where("e.region >= ? AND e.region < ?", prefix, prefix+":")
-			}
 			if len(p.IDs) > 0 {
 				q = q.Where("r.id IN (?)", bun.In(p.IDs))
 			}
