@@ -61,17 +61,17 @@ func Open(ctx context.Context, url string) (*bun.DB, error) {
 		sqldb.SetMaxIdleConns(32)
 		db = bun.NewDB(sqldb, pgdialect.New())
 	default:
-		return nil, fmt.Errorf("open database: %q: want sqlite://PATH or postgres://…", redact(url))
+		return nil, fmt.Errorf("open database: %q: want sqlite://PATH or postgres://…", Redact(url))
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("open database %s: %w", redact(url), err)
+		return nil, fmt.Errorf("open database %s: %w", Redact(url), err)
 	}
 	return db, nil
 }
 
-// redact hides a password in a database URL.
-func redact(url string) string {
+// Redact hides the password in a database URL, for messages and logs.
+func Redact(url string) string {
 	at := strings.LastIndex(url, "@")
 	scheme := strings.Index(url, "://")
 	if at < 0 || scheme < 0 {

@@ -162,7 +162,7 @@ func loadDemo(ctx context.Context, out io.Writer, p demoParams) (*demo, error) {
 	step := func(what string, t0 time.Time) {
 		fmt.Fprintf(out, "  %-64s %5.1fs\n", what, time.Since(t0).Seconds())
 	}
-	fmt.Fprintf(out, "laborcredit demo: a synthetic province of %d employers in %s\n", p.Employers, redactURL(p.URL))
+	fmt.Fprintf(out, "laborcredit demo: a synthetic province of %d employers in %s\n", p.Employers, ratings.Redact(p.URL))
 
 	t0 := time.Now()
 	db, err := ratings.Open(ctx, p.URL)
@@ -585,20 +585,8 @@ func (d *demo) print(w io.Writer, base string) {
 		fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' %s/api/v1/credit/%s\n", d.key, base, d.examples.a)
 	}
 	fmt.Fprintf(w, "  curl -s -H 'Authorization: Bearer %s' '%s/api/v1/ratings?period=%d&status=publicized'\n", d.token, base, demoPeriod)
-	fmt.Fprintf(w, "\nDemo keys (shown once; the database is %s):\n", redactURL(d.url))
+	fmt.Fprintf(w, "\nDemo keys (shown once; the database is %s):\n", ratings.Redact(d.url))
 	fmt.Fprintf(w, "  officer token (湖北省人社厅, province):   %s\n", d.token)
 	fmt.Fprintf(w, "  officer token (江岸区, county 420102):   %s\n", d.countyToken)
 	fmt.Fprintf(w, "  credit-sharing API key (演示银行, bank): %s\n", d.key)
-}
-
-// redactURL drops a password from a database URL for printing.
-func redactURL(u string) string {
-	if i := strings.Index(u, "://"); i >= 0 {
-		if at := strings.LastIndex(u, "@"); at > i {
-			if colon := strings.Index(u[i+3:at], ":"); colon >= 0 {
-				return u[:i+3+colon] + ":***" + u[at:]
-			}
-		}
-	}
-	return u
 }
