@@ -1,0 +1,112 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"laborcredit/ratings"
+)
+
+// Public pages' data: search, the employer page, the award roll, publicity and objections.
+
+func (s *server) publicSearch(c *gin.Context) {
+	q := ratings.PublicQuery{Q: c.Query("q"), Region: c.Query("region"), Grade: c.Query("grade")}
+	var err error
+	if q.Period, err = intQuery(c, "period"); err == nil {
+		q.Page, err = intQuery(c, "page")
+	}
+	if err == nil {
+		q.PerPage, err = intQuery(c, "per_page")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	page, err := s.svc.SearchPublished(c.Request.Context(), q)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, page)
+}
+
+func intQuery(c *gin.Context, name string) (int, error) {
+	v := c.Query(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 {
+		return 0, badRequest(name, name+" must be a whole number")
+	}
+	return n, nil
+}
+
+func (s *server) publicEmployer(c *gin.Context) {
+	code, err := s.pathCode(c)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	doc, err := s.svc.CreditDocument(c.Request.Context(), code)
+	if err != nil {
+		writeError(c, s.log, notPublished(err, code))
+		return
+	}
+	rawJSON(c, doc)
+}
+
+func (s *server) publicAwards(c *gin.Context) {
+	period, err := intQuery(c, "period")
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	roll, err := s.svc.AwardRoll(c.Request.Context(), period, c.Query("region"))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if roll == nil {
+		roll = []ratings.AwardEntry{}
+	}
+	ok(c, gin.H{"awards": roll})
+}
+
+func (s *server) publicity(c *gin.Context) {
+	page, err := intQuery(c, "page")
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	items, err := s.svc.UnderPublicity(c.Request.Context(), c.Query("region"), page)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"ratings": items,
+		"how_to_object": "Anyone may object in writing, with their name, until the end of publicity_ends (China time): POST /api/v1/public/objections with rating_id, filed_by, reason and evidence."})
+}
+
+type objectionRequest struct {
+	RatingID int64  `json:"rating_id"`
+	FiledBy  string `json:"filed_by"`
+	Reason   string `json:"reason"`
+	Evidence string `json:"evidence"`
+}
+
+func (s *server) fileObjection(c *gin.Context) {
+	var req objectionRequest
+	if err := bindJSON(c, &req); err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	o, err := s.svc.FileObjection(c.Request.Context(), ratings.ObjectionParams(req))
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, o)
+}

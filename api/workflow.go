@@ -1,0 +1,344 @@
+package api
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+
+	"github.com/gin-gonic/gin"
+
+	"laborcredit/ratings"
+)
+
+// The procedure: periods, ratings and their transitions, objections, nominations.
+
+type actorJSON struct {
+	Name   string       `json:"name"`
+	Role   ratings.Role `json:"role"`
+	Region string       `json:"region"`
+	USCC   string       `json:"uscc,omitempty"`
+}
+
+func actorView(a ratings.Actor) actorJSON { return actorJSON(a) }
+
+func (s *server) listPeriods(c *gin.Context) {
+	ps, err := s.svc.Periods(c.Request.Context())
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	if ps == nil {
+		ps = []ratings.Period{}
+	}
+	ok(c, gin.H{"periods": ps})
+}
+
+// yearBody reads the period in the path and then the JSON body into req.
+func yearBody(c *gin.Context, req any) (int, error) {
+	y, err := yearParam(c)
+	if err == nil {
+		err = bindJSON(c, req)
+	}
+	return y, err
+}
+
+func yearParam(c *gin.Context) (int, error) {
+	y, err := strconv.Atoi(c.Param("year"))
+	if err != nil {
+		return 0, badRequest("year", "the period must be a year")
+	}
+	return y, nil
+}
+
+func idParam(c *gin.Context) (int64, error) {
+	id, err := strconv.ParseInt(c.Param("id"), 10, 64)
+	if err != nil {
+		return 0, badRequest("id", "the id must be a whole number")
+	}
+	return id, nil
+}
+
+type activateRequest struct {
+	Hash string `json:"hash"`
+}
+
+func (s *server) activate(c *gin.Context) {
+	var req activateRequest
+	y, err := yearBody(c, &req)
+	if err == nil {
+		err = s.svc.ActivateRuleSet(c.Request.Context(), actor(c), y, req.Hash)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"period": y, "hash": req.Hash})
+}
+
+type periodRequest struct {
+	PublicityDays int `json:"publicity_days"`
+}
+
+func (s *server) updatePeriod(c *gin.Context) {
+	var req periodRequest
+	y, err := yearBody(c, &req)
+	if err == nil {
+		err = s.svc.SetPublicityDays(c.Request.Context(), actor(c), y, req.PublicityDays)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"period": y, "publicity_days": req.PublicityDays})
+}
+
+type regionRequest struct {
+	Region string  `json:"region"`
+	IDs    []int64 `json:"ids,omitempty"`
+}
+
+type rateRequest struct {
+	Region string `json:"region"`
+}
+
+func (s *server) rate(c *gin.Context) {
+	var req rateRequest
+	y, err := yearBody(c, &req)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	rep, err := s.svc.Rate(c.Request.Context(), actor(c), ratings.RateParams{Period: y, Region: req.Region})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	s.metrics.rated.WithLabelValues("rated").Add(float64(rep.Rated))
+	s.metrics.rated.WithLabelValues("unchanged").Add(float64(rep.Unchanged))
+	s.metrics.rated.WithLabelValues("held").Add(float64(rep.Held))
+	ok(c, gin.H{"run": rep.RunID, "resumed": rep.Resumed, "employers": rep.Employers, "rated": rep.Rated,
+		"unchanged": rep.Unchanged, "held": rep.Held, "rule_set": rep.RuleSet, "hash": rep.Hash})
+}
+
+func (s *server) publicize(c *gin.Context) {
+	var req regionRequest
+	y, err := yearBody(c, &req)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	n, ends, err := s.svc.Publicize(c.Request.Context(), actor(c), ratings.PublicizeParams{Period: y, Region: req.Region, IDs: req.IDs})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"publicized": n, "publicity_ends": ends})
+}
+
+// bulkStep serves a whole-list step of the period: review or confirm
+// every rating of the region (or the ids given) at once.
+func (s *server) bulkStep(step func(context.Context, ratings.Actor, ratings.BulkParams) (int, error), key string) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		var req regionRequest
+		y, err := yearBody(c, &req)
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		n, err := step(c.Request.Context(), actor(c), ratings.BulkParams{Period: y, Region: req.Region, IDs: req.IDs})
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		ok(c, gin.H{key: n})
+	}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (s *server) listRatings(c *gin.Context) {
+	period, err := intQuery(c, "period")
+	var page int
+	if err == nil {
+		page, err = intQuery(c, "page")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	rs, err := s.svc.ListRatings(c.Request.Context(), actor(c), ratings.RatingFilter{Period: period, Region: c.Query("region"), Status: c.Query("status"), Page: page})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"ratings": ratingsJSON(rs)})
+}
+
+// ratingJSON is a rating as officers see it: everything, with the result
+// and facts as JSON.
+type ratingJSON struct {
+	ratings.RatingView
+	ResultJSON any `json:"result"`
+	FactsJSON  any `json:"facts"`
+}
+
+func ratingsJSON(rs []ratings.RatingView) []ratingJSON {
+	out := make([]ratingJSON, len(rs))
+	for i := range rs {
+		out[i] = toRatingJSON(&rs[i])
+	}
+	return out
+}
+
+func toRatingJSON(r *ratings.RatingView) ratingJSON {
+	return ratingJSON{RatingView: *r, ResultJSON: rawOrNil(r.Result), FactsJSON: rawOrNil(r.Facts)}
+}
+
+func rawOrNil(s string) any {
+	if s == "" {
+		return nil
+	}
+	return jsonRaw(s)
+}
+
+func (s *server) getRating(c *gin.Context) {
+	id, err := idParam(c)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	r, err := s.svc.Rating(c.Request.Context(), actor(c), id)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, toRatingJSON(r))
+}
+
+type transitionRequest struct {
+	LockVersion int    `json:"lock_version"`
+	Grade       string `json:"grade,omitempty"`
+	Reason      string `json:"reason,omitempty"`
+}
+
+func (s *server) transition(c *gin.Context, do func(ctx context.Context, a ratings.Actor, ref ratings.Ref, req transitionRequest) (*ratings.RatingView, error)) {
+	id, err := idParam(c)
+	var req transitionRequest
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil && req.LockVersion < 1 {
+		err = badRequest("lock_version", "lock_version is required: the version of the rating you read")
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	r, err := do(c.Request.Context(), actor(c), ratings.Ref{ID: id, LockVersion: req.LockVersion}, req)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, toRatingJSON(r))
+}
+
+func (s *server) review(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, _ transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Review(ctx, a, ref)
+	})
+}
+
+func (s *server) confirm(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, req transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Confirm(ctx, a, ref, req.Grade, req.Reason)
+	})
+}
+
+func (s *server) rerate(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, _ transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Rerate(ctx, a, ref)
+	})
+}
+
+func (s *server) correct(c *gin.Context) {
+	s.transition(c, func(ctx context.Context, a ratings.Actor, ref ratings.Ref, req transitionRequest) (*ratings.RatingView, error) {
+		return s.svc.Correct(ctx, a, ref, req.Grade, req.Reason)
+	})
+}
+
+type objectionDecision struct {
+	Upheld   *bool  `json:"upheld"`
+	Decision string `json:"decision"`
+}
+
+func (s *server) decideObjection(c *gin.Context) {
+	id, err := idParam(c)
+	var req objectionDecision
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil && req.Upheld == nil {
+		err = badRequest("upheld", "upheld (true or false) is required")
+	}
+	if err == nil {
+		err = s.svc.DecideObjection(c.Request.Context(), actor(c), id, *req.Upheld, req.Decision)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"objection": id, "upheld": *req.Upheld})
+}
+
+type nominationRequest struct {
+	USCC   string `json:"uscc"`
+	Period int    `json:"period"`
+	Award  string `json:"award"`
+}
+
+func (s *server) nominate(c *gin.Context) {
+	var req nominationRequest
+	err := bindJSON(c, &req)
+	if err == nil {
+		err = checkCode(req.USCC)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	n, err := s.svc.Nominate(c.Request.Context(), actor(c), req.USCC, req.Period, req.Award)
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	c.JSON(http.StatusCreated, n)
+}
+
+type nominationDecision struct {
+	Approve *bool  `json:"approve"`
+	Reason  string `json:"reason"`
+}
+
+func (s *server) decideNomination(c *gin.Context) {
+	id, err := idParam(c)
+	var req nominationDecision
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	if err == nil && req.Approve == nil {
+		err = badRequest("approve", "approve (true or false) is required")
+	}
+	if err == nil {
+		err = s.svc.DecideNomination(c.Request.Context(), actor(c), id, *req.Approve, req.Reason)
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"nomination": id, "approved": *req.Approve})
+}
