@@ -74,7 +74,11 @@ type errorsOf struct {
 
 func (e *errorsOf) add(err error) { e.mu.Lock(); e.errs = append(e.errs, err); e.mu.Unlock() }
 
-func (e *errorsOf) all() []error { e.mu.Lock(); defer e.mu.Unlock(); return append([]error(nil), e.errs...) }
+func (e *errorsOf) all() []error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return append([]error(nil), e.errs...)
+}
 
 // TestQueryLogHostileValues: hostile values in every logged field, from
 // one client, mixed with other clients' normal queries: every query of
