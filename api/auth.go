@@ -43,6 +43,11 @@ func (s *server) requireClient(c *gin.Context) {
 		writeError(c, s.log, &httpError{status: http.StatusTooManyRequests, detail: "rate limit of this key exceeded"})
 		return
 	}
+	if !s.qlog.Healthy() {
+		// Refused before any work: the answer could not be logged.
+		writeUnlogged(c, s.log)
+		return
+	}
 	c.Set(clientKey, cl)
 	c.Next()
 }
