@@ -21,6 +21,8 @@ type Service struct {
 	cal     *Calendar
 	clients clientCache
 	stats   *statsCache
+	// tokenTTL is how long a new user token is valid.
+	tokenTTL time.Duration
 }
 
 // ServiceParams configure a Service.
@@ -29,6 +31,7 @@ type ServiceParams struct {
 	NowFunc  func() time.Time // the clock; default time.Now
 	Calendar *Calendar        // working days; default the embedded official calendar
 	StatsTTL time.Duration    // how long GradeStats answers from its cached counts; 0: DefaultStatsTTL (5 min), < 0: no cache
+	TokenTTL time.Duration    // how long a new user token is valid; 0: DefaultTokenTTL (90 days)
 }
 
 // NewService makes a Service over a migrated database.
@@ -48,12 +51,13 @@ func NewService(db *bun.DB, p ServiceParams) (*Service, error) {
 		}
 	}
 	return &Service{
-		db:      db,
-		regions: regions,
-		log:     cmp.Or(p.Logger, slog.New(slog.DiscardHandler)),
-		now:     now,
-		cal:     cal,
-		stats:   newStatsCache(p.StatsTTL),
+		db:       db,
+		regions:  regions,
+		log:      cmp.Or(p.Logger, slog.New(slog.DiscardHandler)),
+		now:      now,
+		cal:      cal,
+		stats:    newStatsCache(p.StatsTTL),
+		tokenTTL: cmp.Or(p.TokenTTL, DefaultTokenTTL),
 	}, nil
 }
 
