@@ -287,7 +287,8 @@ func (q *QueryLog) probe(ctx context.Context) error {
 	return q.db.NewSelect().Table("query_log").ColumnExpr("count(*)").Where("id < 0").Scan(ctx, &n)
 }
 
-// reduced is the entry in printable ASCII, each value cut short.
+// reduced is the entry in printable ASCII, each value cut short (its
+// values are already escaped; their escapes are kept as they are).
 func (e queryEntry) reduced() queryEntry {
 	r := e
 	r.ID = 0
@@ -302,7 +303,7 @@ type escapeMode int
 const (
 	escapeText  escapeMode = iota // control, format and separator characters, invalid UTF-8, backslash
 	escapeCode                    // as escapeText, and the comma
-	escapeASCII                   // as escapeText, and every character beyond ASCII
+	escapeASCII                   // of a value escapeText made (backslashes kept): every character beyond ASCII
 )
 
 // truncRoom is the room kept for the "…(N more bytes)" mark.
@@ -328,7 +329,7 @@ func escapeUpTo(s string, max int, mode escapeMode) (string, bool) {
 		switch {
 		case r == utf8.RuneError && n == 1:
 			piece = fmt.Appendf(piece, `\x%02x`, s[i])
-		case r == '\\':
+		case r == '\\' && mode != escapeASCII:
 			piece = append(piece, `\\`...)
 		case r < 0x20 || r == 0x7f || (mode == escapeCode && r == ','):
 			piece = fmt.Appendf(piece, `\x%02x`, r)
@@ -342,7 +343,11 @@ func escapeUpTo(s string, max int, mode escapeMode) (string, bool) {
 			piece = append(piece, s[i:i+n]...)
 		}
 		if b.Len()+len(piece) > max {
-			b.WriteString("…(" + strconv.Itoa(len(s)-i) + " more bytes)")
+			mark := "…"
+			if mode == escapeASCII {
+				mark = "..."
+			}
+			b.WriteString(mark + "(" + strconv.Itoa(len(s)-i) + " more bytes)")
 			return b.String(), false
 		}
 		b.Write(piece)

@@ -225,3 +225,47 @@ func TestQueryLogClosedWhileUnwritable(t *testing.T) {
 	require.Contains(t, lost[1], "91420102MA4K0002XX")
 	require.ErrorIs(t, qlog.Log(ids[0], "credit", nil, "found", time.Now()), ratings.ErrQueryLogUnavailable, "a closed log takes nothing")
 }
+
+// TestQueryLogReducedForm: an entry the database refuses as it is (here a
+// trigger refuses long endpoints) is written in its reduced form —
+// printable ASCII, each value cut short — and reported.
+func TestQueryLogReducedForm(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		_, ids := newClients(t, db, 1)
+		stmts := []string{`CREATE TRIGGER query_log_short BEFORE INSERT ON query_log
+			WHEN length(NEW.endpoint) > 200 BEGIN SELECT RAISE(ABORT, 'endpoint too long'); END`}
+		if ratings.IsPostgres(db) {
+			stmts = []string{`CREATE FUNCTION query_log_short() RETURNS trigger LANGUAGE plpgsql AS $$
+				BEGIN IF length(NEW.endpoint) > 200 THEN RAISE EXCEPTION 'endpoint too long'; END IF; RETURN NEW; END $$`,
+				`CREATE TRIGGER query_log_short BEFORE INSERT ON query_log FOR EACH ROW EXECUTE FUNCTION query_log_short()`}
+		}
+		for _, q := range stmts {
+			_, err := db.ExecContext(ctx, q)
+			require.NoError(t, err)
+		}
+		var reported errorsOf
+		qlog := ratings.NewQueryLog(db, reported.add)
+		long := "credit?as_of=" + strings.Repeat("中", 300)
+		require.NoError(t, qlog.Log(ids[0], long, []string{"91420102MA4K0001XX"}, "invalid", time.Now()))
+		require.NoError(t, qlog.Log(ids[0], "credit", []string{"91420102MA4K0002XX"}, "found", time.Now()))
+		qlog.Close()
+		rows := queryLogRows(t, db, ids[0])
+		require.Len(t, rows, 2)
+		byEndpoint := map[string]queryLogRow{}
+		for _, r := range rows {
+			byEndpoint[r.Endpoint[:min(len(r.Endpoint), 19)]] = r
+		}
+		require.Equal(t, "credit", byEndpoint["credit"].Endpoint)
+		reduced := byEndpoint[`credit?as_of=\u4e2d`]
+		require.LessOrEqual(t, len(reduced.Endpoint), 128)
+		require.Contains(t, reduced.Endpoint, "...(")
+		require.Regexp(t, `^[\x20-\x7e]+$`, reduced.Endpoint, "printable ASCII")
+		require.Equal(t, "91420102MA4K0001XX", reduced.Codes)
+		errs := reported.all()
+		require.Len(t, errs, 1)
+		require.ErrorContains(t, errs[0], "written in reduced form")
+		require.ErrorContains(t, errs[0], "endpoint too long")
+	})
+}
