@@ -216,63 +216,70 @@ func (q *QueryLog) closing(buf []queryEntry) {
 }
 
 // write writes buf in batches and returns the entries it holds because
-// the log could not be written at all.
+// the log could not be written.
 func (q *QueryLog) write(buf []queryEntry) []queryEntry {
+	var held []queryEntry
 	for i := 0; i < len(buf); i += queryLogBatch {
 		batch := buf[i:min(i+queryLogBatch, len(buf))]
-		if !q.writeBatch(batch) {
-			q.stalled.Store(true)
-			return slices.Clone(buf[i:])
+		h := q.writeBatch(batch)
+		held = append(held, h...)
+		if len(h) == len(batch) {
+			// Nothing could be written: do not try the rest now.
+			held = append(held, buf[i+len(batch):]...)
+			break
 		}
 	}
-	q.stalled.Store(false)
-	return nil
+	q.stalled.Store(len(held) > 0)
+	return held
 }
 
 // writeBatch writes one batch in one statement or, if that fails, row by
 // row: a row refused as it is is written in a reduced form, and a row
-// refused in that form too is reported in full. It returns false, having
-// written nothing, when the log cannot be written at all.
-func (q *QueryLog) writeBatch(batch []queryEntry) bool {
+// refused in that form too is reported in full and dropped — unless the
+// log cannot be written at all (nothing of several rows could be, or the
+// log's table cannot be read), and then the rows not written are held and
+// returned, to be retried.
+func (q *QueryLog) writeBatch(batch []queryEntry) []queryEntry {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	rows := slices.Clone(batch)
 	err := q.insert(ctx, &rows)
+	cancel()
 	if err == nil {
 		q.pending.Add(-int64(len(batch)))
-		return true
+		return nil
 	}
-	type failure struct {
-		e   queryEntry
-		err error
-	}
-	var failed []failure
-	written := 0
+	var failed []queryEntry
+	var errs []error
 	for _, e := range batch {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		row := e
 		rowErr := q.insert(ctx, &row)
-		if rowErr == nil {
-			written++
-			continue
+		if rowErr != nil {
+			reduced := e.reduced()
+			if rerr := q.insert(ctx, &reduced); rerr != nil {
+				failed, errs = append(failed, e), append(errs, rerr)
+			} else {
+				q.p.OnError(fmt.Errorf("query log: entry written in reduced form: %s: %w", e, rowErr))
+			}
 		}
-		reduced := e.reduced()
-		rerr := q.insert(ctx, &reduced)
-		if rerr != nil {
-			failed = append(failed, failure{e, rerr})
-			continue
-		}
-		written++
-		q.p.OnError(fmt.Errorf("query log: entry written in reduced form: %s: %w", e, rowErr))
+		cancel()
 	}
-	if written == 0 && (len(batch) > 1 || q.probe(ctx) != nil) {
-		q.p.OnError(fmt.Errorf("query log: %d entries held, to be retried: %w", len(batch), err))
-		return false
+	if len(failed) == 0 {
+		q.pending.Add(-int64(len(batch)))
+		return nil
 	}
-	for _, f := range failed {
-		q.p.OnError(fmt.Errorf("query log: entry not written: %s: %w", f.e, f.err))
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if (len(failed) == len(batch) && len(batch) > 1) || q.probe(ctx) != nil {
+		q.p.OnError(fmt.Errorf("query log: %d entries held, to be retried: %w", len(failed), errs[0]))
+		q.pending.Add(-int64(len(batch) - len(failed)))
+		return failed
+	}
+	for i, e := range failed {
+		q.p.OnError(fmt.Errorf("query log: entry not written: %s: %w", e, errs[i]))
 	}
 	q.pending.Add(-int64(len(batch)))
-	return true
+	return nil
 }
 
 func (q *QueryLog) insert(ctx context.Context, model any) error {
