@@ -69,12 +69,12 @@ func resultOf(err error) string {
 // cannot take it, the query is refused with 503 and Retry-After instead
 // (every answered credit query is logged) and logQuery returns false.
 func (s *server) logQuery(c *gin.Context, cl *ratings.APIClient, endpoint string, codes []string, result string) bool {
-	s.metrics.credit.WithLabelValues(cl.Kind, result).Inc()
 	if err := s.qlog.Log(cl.ID, endpoint, codes, result, s.now()); err != nil {
 		s.log.ErrorContext(c.Request.Context(), "credit query refused: query log unavailable", slog.Int64("client_id", cl.ID), slog.Any("error", err))
 		writeUnlogged(c, s.log)
 		return false
 	}
+	s.metrics.credit.WithLabelValues(cl.Kind, result).Inc()
 	return true
 }
 
