@@ -33,7 +33,7 @@ type server struct {
 	log     *slog.Logger
 	qlog    *ratings.QueryLog
 	now     func() time.Time
-	limits  *keyedLimiter[int64] // by API client id
+	limits  *lruLimiter[int64] // by API client id
 	metrics *metrics
 	maxBody int64
 	// maxImport is the body limit of importPath.
@@ -45,7 +45,7 @@ type server struct {
 func New(svc *ratings.Service, o Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{svc: svc, log: o.Logger, qlog: o.QueryLog, now: o.NowFunc, maxBody: cmp.Or(o.MaxBody, 1<<20),
-		maxImport: cmp.Or(o.MaxImportBody, 64<<20), limits: newKeyedLimiter[int64](clientLimiters, clientIdle)}
+		maxImport: cmp.Or(o.MaxImportBody, 64<<20), limits: newLRULimiter[int64](clientLimiters, clientIdle)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

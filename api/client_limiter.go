@@ -8,45 +8,45 @@ import (
 	"golang.org/x/time/rate"
 )
 
-// keyedLimiter keeps a token bucket (golang.org/x/time/rate) per key — an
+// lruLimiter keeps a token bucket (golang.org/x/time/rate) per key — an
 // API client, an address — and at most max of them, so that any number of
 // distinct keys costs bounded memory. A key unused for idle is forgotten
 // (with idle at least burst ÷ rate its bucket had refilled, so forgetting
 // it changes nothing); when max keys are held, the least recently used
 // one is forgotten first (it then starts again from a full bucket).
 // Safe for concurrent use.
-type keyedLimiter[K comparable] struct {
+type lruLimiter[K comparable] struct {
 	mu   sync.Mutex
 	max  int
 	idle time.Duration
 	m    map[K]*list.Element
-	lru  list.List // of *limiterEntry[K], most recently used first
+	lru  list.List // of *lruEntry[K], most recently used first
 }
 
-type limiterEntry[K comparable] struct {
+type lruEntry[K comparable] struct {
 	key  K
 	lim  *rate.Limiter
 	last time.Time
 }
 
-// newKeyedLimiter makes a keyedLimiter holding at most n keys (at least
+// newLRULimiter makes an lruLimiter holding at most n keys (at least
 // 1), each forgotten after idle without use.
-func newKeyedLimiter[K comparable](n int, idle time.Duration) *keyedLimiter[K] {
-	return &keyedLimiter[K]{max: max(1, n), idle: idle, m: map[K]*list.Element{}}
+func newLRULimiter[K comparable](n int, idle time.Duration) *lruLimiter[K] {
+	return &lruLimiter[K]{max: max(1, n), idle: idle, m: map[K]*list.Element{}}
 }
 
 // take spends one token of key's bucket at now — limit tokens a second,
 // at most burst (at least 1) — and returns 0, or takes nothing and
 // returns how long until a token would be there. A bucket's limit and
 // burst follow the latest call.
-func (k *keyedLimiter[K]) take(key K, now time.Time, limit rate.Limit, burst int) time.Duration {
+func (k *lruLimiter[K]) take(key K, now time.Time, limit rate.Limit, burst int) time.Duration {
 	burst = max(1, burst)
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.evictIdle(now)
-	var e *limiterEntry[K]
+	var e *lruEntry[K]
 	if el, ok := k.m[key]; ok {
-		e = el.Value.(*limiterEntry[K])
+		e = el.Value.(*lruEntry[K])
 		k.lru.MoveToFront(el)
 		if e.lim.Limit() != limit {
 			e.lim.SetLimitAt(now, limit)
@@ -55,7 +55,7 @@ func (k *keyedLimiter[K]) take(key K, now time.Time, limit rate.Limit, burst int
 			e.lim.SetBurstAt(now, burst)
 		}
 	} else {
-		e = &limiterEntry[K]{key: key, lim: rate.NewLimiter(limit, burst)}
+		e = &lruEntry[K]{key: key, lim: rate.NewLimiter(limit, burst)}
 		k.m[key] = k.lru.PushFront(e)
 		for k.lru.Len() > k.max {
 			k.remove(k.lru.Back())
@@ -76,19 +76,19 @@ func (k *keyedLimiter[K]) take(key K, now time.Time, limit rate.Limit, burst int
 }
 
 // len is how many keys are held.
-func (k *keyedLimiter[K]) len() int {
+func (k *lruLimiter[K]) len() int {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	return k.lru.Len()
 }
 
-func (k *keyedLimiter[K]) evictIdle(now time.Time) {
-	for el := k.lru.Back(); el != nil && now.Sub(el.Value.(*limiterEntry[K]).last) > k.idle; el = k.lru.Back() {
+func (k *lruLimiter[K]) evictIdle(now time.Time) {
+	for el := k.lru.Back(); el != nil && now.Sub(el.Value.(*lruEntry[K]).last) > k.idle; el = k.lru.Back() {
 		k.remove(el)
 	}
 }
 
-func (k *keyedLimiter[K]) remove(el *list.Element) {
-	delete(k.m, el.Value.(*limiterEntry[K]).key)
+func (k *lruLimiter[K]) remove(el *list.Element) {
+	delete(k.m, el.Value.(*lruEntry[K]).key)
 	k.lru.Remove(el)
 }

@@ -7,12 +7,12 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func TestKeyedLimiter(t *testing.T) {
+func TestLRULimiter(t *testing.T) {
 	t.Parallel()
 	t0 := time.Date(2026, 4, 8, 10, 0, 0, 0, time.UTC)
 	t.Run("burst then rate", func(t *testing.T) {
 		t.Parallel()
-		k := newKeyedLimiter[int64](10, time.Minute)
+		k := newLRULimiter[int64](10, time.Minute)
 		require.Zero(t, k.take(1, t0, 1, 2))
 		require.Zero(t, k.take(1, t0, 1, 2))
 		require.Equal(t, time.Second, k.take(1, t0, 1, 2), "the third waits a second")
@@ -22,7 +22,7 @@ func TestKeyedLimiter(t *testing.T) {
 	})
 	t.Run("a million keys, bounded", func(t *testing.T) {
 		t.Parallel()
-		k := newKeyedLimiter[int](1000, time.Minute)
+		k := newLRULimiter[int](1000, time.Minute)
 		for i := range 1_000_000 {
 			k.take(i, t0, 10, 20)
 		}
@@ -30,7 +30,7 @@ func TestKeyedLimiter(t *testing.T) {
 	})
 	t.Run("idle keys forgotten", func(t *testing.T) {
 		t.Parallel()
-		k := newKeyedLimiter[string](1000, time.Minute)
+		k := newLRULimiter[string](1000, time.Minute)
 		for _, key := range []string{"a", "b", "c"} {
 			k.take(key, t0, 1, 2)
 		}
@@ -40,7 +40,7 @@ func TestKeyedLimiter(t *testing.T) {
 	})
 	t.Run("limit follows the latest call", func(t *testing.T) {
 		t.Parallel()
-		k := newKeyedLimiter[int](10, time.Minute)
+		k := newLRULimiter[int](10, time.Minute)
 		require.Zero(t, k.take(1, t0, 1, 1))
 		require.Equal(t, time.Second, k.take(1, t0, 1, 1))
 		require.Equal(t, 100*time.Millisecond, k.take(1, t0, 10, 1))
