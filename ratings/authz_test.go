@@ -114,7 +114,7 @@ func buildAuthzFixture(t *testing.T, db *bun.DB, stage int) authzFixture {
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 			clk.set("2026-03-03")
-			o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r.ID, FiledBy: "职工 王某", Reason: "该单位拖欠加班费"})
+			o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r.ID, FiledBy: "职工 王某", Contact: "13800000001", Address: "192.0.2.10", Reason: "该单位拖欠加班费"})
 			require.NoError(t, err)
 			fx.objection = o.ID
 		}

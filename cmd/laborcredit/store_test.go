@@ -207,9 +207,9 @@ func runProcedure(t *testing.T, url string) {
 	n, _, err := svc.Publicize(ctx, ratings.System, ratings.PublicizeParams{Period: 2026, Region: ratings.AllRegions})
 	require.NoError(t, err)
 	require.Equal(t, 40, n)
-	_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[1].ID, FiledBy: "职工 王某", Reason: "评定有误"})
+	_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[1].ID, FiledBy: "职工 王某", Contact: "13800000001", Address: "192.0.2.10", Reason: "评定有误"})
 	require.NoError(t, err)
-	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[2].ID, FiledBy: "职工 赵某", Reason: "评定有误"})
+	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[2].ID, FiledBy: "职工 赵某", Contact: "13800000002", Address: "192.0.2.11", Reason: "评定有误"})
 	require.NoError(t, err)
 	require.NoError(t, svc.DecideObjection(ctx, ratings.System, o.ID, false, "经核实，评定无误"))
 }
