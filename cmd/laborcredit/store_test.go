@@ -127,10 +127,37 @@ func TestStorageCommands(t *testing.T) {
 			require.Equal(t, exitOK, got.code, got.stderr)
 			require.Equal(t, "published 39 ratings\n", got.stdout, "all but the one with an open objection")
 
+			// The open objection is found inadmissible: the hold is released.
+			decideOpenInadmissible(t, url)
+			got = runCLI(t, "", "workflow", "tick", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "published 1 rating\n", got.stdout, "an inadmissible objection holds nothing")
+
 			got = runCLI(t, "", "audit", "verify", "--db", url)
 			require.Equal(t, exitOK, got.code, got.stderr)
 			require.Regexp(t, `^audit log intact: \d+ entries\n$`, got.stdout)
 		})
+	}
+}
+
+// decideOpenInadmissible marks every open objection inadmissible, rating
+// by rating, in one decision each.
+func decideOpenInadmissible(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := ratings.Open(ctx, url)
+	require.NoError(t, err)
+	defer db.Close()
+	svc, err := ratings.NewService(db, ratings.ServiceParams{})
+	require.NoError(t, err)
+	var held []int64
+	require.NoError(t, db.NewSelect().Model((*ratings.Objection)(nil)).ColumnExpr("DISTINCT rating_id").
+		Where("status = ?", ratings.ObjectionOpen).Scan(ctx, &held))
+	require.Len(t, held, 1)
+	for _, id := range held {
+		_, err := svc.DecideObjections(ctx, ratings.System, ratings.DecideObjectionsParams{RatingID: id, All: true,
+			Outcome: ratings.ObjectionInadmissible, Decision: "异议未说明具体事实和理由，不予受理"})
+		require.NoError(t, err)
 	}
 }
 
