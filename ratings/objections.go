@@ -191,13 +191,10 @@ func (s *Service) FileObjection(ctx context.Context, p ObjectionParams) (*Object
 	err = s.inTx(ctx, func(tx bun.Tx) error {
 		// Filings to one rating are serial (SQLite's writes are anyway), so
 		// the counts below hold against a burst.
-		if IsPostgres(tx) {
-			if err := tx.NewSelect().Model((*Rating)(nil)).Column("id").Where("id = ?", p.RatingID).For("UPDATE").Scan(ctx, new(int64)); err != nil {
-				if errors.Is(dbError(err), ErrNotFound) {
-					return errNoPublicity
-				}
-				return fmt.Errorf("file objection: %w", err)
-			}
+		if err := lockRating(ctx, tx, p.RatingID); errors.Is(err, ErrNotFound) {
+			return errNoPublicity
+		} else if err != nil {
+			return fmt.Errorf("file objection: %w", err)
 		}
 		r, err := GetRating(ctx, tx, p.RatingID)
 		if errors.Is(err, ErrNotFound) {
@@ -257,6 +254,21 @@ func (s *Service) FileObjection(ctx context.Context, p ObjectionParams) (*Object
 		return nil, err
 	}
 	return o, nil
+}
+
+// lockRating takes the rating's row lock on PostgreSQL until the end of
+// tx (SQLite's transactions are serial already): filings and decisions on
+// one rating go one after the other, always rating first, then its
+// objections.
+func lockRating(ctx context.Context, tx bun.Tx, id int64) error {
+	if !IsPostgres(tx) {
+		return nil
+	}
+	err := tx.NewSelect().Model((*Rating)(nil)).Column("id").Where("id = ?", id).For("UPDATE").Scan(ctx, new(int64))
+	if err != nil {
+		return fmt.Errorf("lock rating %d: %w", id, dbError(err))
+	}
+	return nil
 }
 
 // countFiling counts one filing against the address's daily limit, or
@@ -372,6 +384,9 @@ func (s *Service) DecideObjections(ctx context.Context, a Actor, p DecideObjecti
 		ratingID := p.RatingID
 		if ratingID == 0 {
 			ratingID = obs[0].RatingID
+		}
+		if err := lockRating(ctx, tx, ratingID); err != nil {
+			return err
 		}
 		r, err := GetRating(ctx, tx, ratingID)
 		if err != nil {
