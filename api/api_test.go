@@ -309,7 +309,7 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Greater(t, ends, "2026-04-08")
-	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r5.ID, FiledBy: "职工 王某", Reason: "该单位拖欠加班费"})
+	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r5.ID, FiledBy: "职工 王某", Contact: "13800000001", Address: "192.0.2.10", Reason: "该单位拖欠加班费"})
 	require.NoError(t, err)
 	require.NoError(t, svc.DecideObjection(ctx, admin, o.ID, false, "经核实，加班费已足额支付"))
 	b.objection = o.ID

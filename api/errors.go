@@ -3,7 +3,9 @@ package api
 import (
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,7 +46,13 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	p := problem{Type: "about:blank"}
 	var he *httpError
 	var ve *ratings.ValidationError
+	var le *ratings.LimitError
 	switch {
+	case errors.As(err, &le):
+		p.Status, p.Detail = http.StatusTooManyRequests, le.Error()
+		if le.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(le.RetryAfter.Seconds()))))
+		}
 	case errors.As(err, &he):
 		p.Status, p.Detail = he.status, he.detail
 		if he.field != "" {

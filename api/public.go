@@ -87,23 +87,38 @@ func (s *server) publicity(c *gin.Context) {
 		return
 	}
 	ok(c, gin.H{"ratings": items,
-		"how_to_object": "Anyone may object in writing, with their name, until the end of publicity_ends (China time): POST /api/v1/public/objections with rating_id, filed_by, reason and evidence."})
+		"how_to_object": "Anyone may object in writing, with their name and a way to reach them, until the end of publicity_ends (China time): POST /api/v1/public/objections with rating_id, filed_by (your name), contact (a phone number or an e-mail address), reason and evidence; the rated employer may instead object with its user's bearer token, without filed_by and contact."})
 }
 
 type objectionRequest struct {
 	RatingID int64  `json:"rating_id"`
 	FiledBy  string `json:"filed_by"`
+	Contact  string `json:"contact"`
 	Reason   string `json:"reason"`
 	Evidence string `json:"evidence"`
 }
 
+// fileObjection takes a public objection (a name and a contact) or, with
+// an employer user's bearer token, the employer's objection to its own
+// rating. The client address is gin's ClientIP (trusted proxies at
+// gin's default), for the per-address limits.
 func (s *server) fileObjection(c *gin.Context) {
 	var req objectionRequest
 	if err := bindJSON(c, &req); err != nil {
 		writeError(c, s.log, err)
 		return
 	}
-	o, err := s.svc.FileObjection(c.Request.Context(), ratings.ObjectionParams(req))
+	p := ratings.ObjectionParams{RatingID: req.RatingID, FiledBy: req.FiledBy, Contact: req.Contact, Reason: req.Reason,
+		Evidence: req.Evidence, Address: c.ClientIP()}
+	if tok := bearer(c); tok != "" {
+		a, err := s.svc.ActorForToken(c.Request.Context(), tok)
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		p.By = &a
+	}
+	o, err := s.svc.FileObjection(c.Request.Context(), p)
 	if err != nil {
 		writeError(c, s.log, err)
 		return

@@ -51,6 +51,7 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	u.POST("/ratings/:id/rerate", s.rerate)
 	u.POST("/ratings/:id/correct", s.correct)
 	u.POST("/objections/:id/decision", s.decideObjection)
+	u.POST("/ratings/:id/objections/decision", s.decideObjections)
 	u.POST("/nominations", s.nominate)
 	u.POST("/nominations/:id/decision", s.decideNomination)
 	u.GET("/employers", s.listEmployers)
