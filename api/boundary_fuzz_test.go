@@ -1,14 +1,17 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"testing"
 	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/stretchr/testify/require"
 
 	"laborcredit/ratings"
@@ -33,7 +36,7 @@ func requireRefusal(t *testing.T, err error) {
 	var ve *ratings.ValidationError
 	switch {
 	case errors.As(err, &he):
-		require.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge}, he.status, err.Error())
+		require.Contains(t, []int{http.StatusBadRequest, http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType}, he.status, err.Error())
 		require.NotEmpty(t, he.field, err.Error())
 	case errors.As(err, &ve):
 		require.NotEmpty(t, ve.Field, err.Error())
@@ -42,18 +45,24 @@ func requireRefusal(t *testing.T, err error) {
 	}
 }
 
-// FuzzDecodeJSON: a body either decodes into one value whose every string
-// is valid UTF-8 without NUL, or is refused as bad input — never a panic,
-// never a quiet replacement.
-func FuzzDecodeJSON(f *testing.F) {
+// FuzzBindJSON: a body either decodes into one value whose every string
+// is valid UTF-8 without NUL, or is refused as bad input (400, 413, 415,
+// 422 naming a field) — never a panic, never a quiet replacement.
+func FuzzBindJSON(f *testing.F) {
 	for _, s := range []string{`{}`, `{"reason":"a"}`, `{"codes":["a","b"]}`, `{"review":{"name":"x"}}`, `{} {}`, `{}x`,
-		`{"reason":"\u0000"}`, "{\"reason\":\"\xff\"}", `{"reason":"a","reason":"b"}`, `[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`,
-		`{"period":1e400}`, `null`, ``, `{"a\u0000":1}`, `{"reason":"\ud800"}`, "\xef\xbb\xbf{}"} {
-		f.Add([]byte(s))
+		`{"reason":"\u0000"}`, "{\"reason\":\"\xff\"}", `{"reason":"a","reason":"b"}`, `{"reason":"a","REASON":"b"}`,
+		`[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[`, `{"period":1e400}`, `null`, ``, `{"a\u0000":1}`, `{"reason":"\ud800"}`, "\xef\xbb\xbf{}"} {
+		f.Add([]byte(s), "application/json")
 	}
-	f.Fuzz(func(t *testing.T, body []byte) {
+	f.Add([]byte(`{}`), "application/json; charset=UTF-8")
+	f.Add([]byte(`{}`), "text/plain")
+	f.Add([]byte(`{}`), "application/json; charset=latin1")
+	f.Fuzz(func(t *testing.T, body []byte, contentType string) {
+		c, _ := gin.CreateTestContext(httptest.NewRecorder())
+		c.Request = httptest.NewRequest(http.MethodPost, "/", bytes.NewReader(body))
+		c.Request.Header.Set("Content-Type", contentType)
 		var v fuzzBody
-		err := decodeJSON(body, &v)
+		err := bindJSON(c, &v)
 		if err != nil {
 			requireRefusal(t, err)
 			return

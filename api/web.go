@@ -254,14 +254,15 @@ func (s *server) rejected(c *gin.Context, p *webPage, ps problems, tmpl string) 
 	return true
 }
 
-// number reads a whole-number query parameter (0 when absent).
+// number reads a whole-number query parameter from 0 to 2^31-1, as
+// intQuery (0 when absent).
 func number(c *gin.Context, p *webPage, ps *problems, name, label string) int {
 	v := strings.TrimSpace(c.Query(name))
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt32 {
 		ps.add(p.L.T("err.number", p.L.T(label), v))
 		return 0
 	}
