@@ -60,7 +60,7 @@ func resultOf(err error) string {
 }
 
 func (s *server) logQuery(cl *ratings.APIClient, endpoint string, codes []string, result string) {
-	s.metrics.credit.WithLabelValues(cl.Kind, result).Inc()
+	s.metrics.credit.WithLabelValues(creditLabels(cl.Kind, result)).Inc()
 	s.qlog.Log(cl.ID, endpoint, codes, result, s.now())
 }
 

@@ -371,7 +371,7 @@ func TestHealth(t *testing.T) {
 		require.NoError(t, err)
 		qlog := ratings.NewQueryLog(db, nil)
 		t.Cleanup(qlog.Close)
-		h := api.New(svc, api.Options{QueryLog: qlog})
+		h := api.New(svc, api.Options{QueryLog: qlog, MetricsToken: "metrics-token"})
 		get := func(target string) *httptest.ResponseRecorder {
 			return do(t, h, newRequest(t, http.MethodGet, target, "", nil))
 		}
@@ -383,7 +383,7 @@ func TestHealth(t *testing.T) {
 		require.JSONEq(t, `{"status":"ready"}`, rec.Body.String())
 		require.Equal(t, http.StatusNotFound, get("/api/v1/public/ratings/91420102MA0001034J").Code)
 
-		rec = get("/metrics")
+		rec = do(t, h, newRequest(t, http.MethodGet, "/metrics", "metrics-token", nil))
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.Contains(t, rec.Header().Get("Content-Type"), "text/plain")
 		m := rec.Body.String()

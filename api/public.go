@@ -1,8 +1,8 @@
 package api
 
 import (
+	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,10 +15,7 @@ func (s *server) publicSearch(c *gin.Context) {
 	q := ratings.PublicQuery{Q: c.Query("q"), Region: c.Query("region"), Grade: c.Query("grade")}
 	var err error
 	if q.Period, err = intQuery(c, "period"); err == nil {
-		q.Page, err = intQuery(c, "page")
-	}
-	if err == nil {
-		q.PerPage, err = intQuery(c, "per_page")
+		q.Page, q.PerPage, err = paging(c, true)
 	}
 	if err != nil {
 		writeError(c, s.log, err)
@@ -32,16 +29,10 @@ func (s *server) publicSearch(c *gin.Context) {
 	ok(c, page)
 }
 
+// intQuery reads a whole-number query parameter from 0 to 2^31-1 (what
+// the databases' integer columns hold); 0 when absent.
 func intQuery(c *gin.Context, name string) (int, error) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, badRequest(name, name+" must be a whole number")
-	}
-	return n, nil
+	return boundedQuery(c, name, 0, math.MaxInt32)
 }
 
 func (s *server) publicEmployer(c *gin.Context) {
@@ -76,7 +67,7 @@ func (s *server) publicAwards(c *gin.Context) {
 }
 
 func (s *server) publicity(c *gin.Context) {
-	page, err := intQuery(c, "page")
+	page, _, err := paging(c, false)
 	if err != nil {
 		writeError(c, s.log, err)
 		return

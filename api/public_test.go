@@ -85,8 +85,8 @@ func TestPublicSearch(t *testing.T) {
 			status int
 			field  string
 		}{
-			{"per_page 500", "per_page=500", http.StatusUnprocessableEntity, "per_page"},
-			{"per_page 101", "per_page=101", http.StatusUnprocessableEntity, "per_page"},
+			{"per_page 500", "per_page=500", http.StatusBadRequest, "per_page"},
+			{"per_page 101", "per_page=101", http.StatusBadRequest, "per_page"},
 			{"per_page not a number", "per_page=all", http.StatusBadRequest, "per_page"},
 			{"page negative", "page=-1", http.StatusBadRequest, "page"},
 			{"period not a number", "period=2025%E5%B9%B4", http.StatusBadRequest, "period"},

@@ -22,12 +22,12 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", func(c *gin.Context) { rawJSON(c, openapiJSON) })
 
-	credit := v1.Group("/credit", s.requireClient)
+	credit := v1.Group("/credit", s.requireClient, s.checkCreditInput)
 	credit.GET("/changes", s.creditChanges)
 	credit.POST("/batch", s.creditBatch)
 	credit.GET("/:uscc", s.creditOne)
 
-	pub := v1.Group("/public")
+	pub := v1.Group("/public", s.limitIP)
 	pub.GET("/ratings", s.publicSearch)
 	pub.GET("/ratings/:uscc", s.publicEmployer)
 	pub.GET("/awards", s.publicAwards)

@@ -165,7 +165,7 @@ func (s *server) listRatings(c *gin.Context) {
 	period, err := intQuery(c, "period")
 	var page int
 	if err == nil {
-		page, err = intQuery(c, "page")
+		page, _, err = paging(c, false)
 	}
 	if err != nil {
 		writeError(c, s.log, err)
