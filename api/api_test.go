@@ -213,6 +213,8 @@ var fixtureEmployers = []struct{ name, region string }{
 // but the officers' view.
 const correctionReason = "复核发现该单位存在未结案件，更正评定等级"
 
+var testLimits = api.IPLimits{GetPerSecond: 1e6, GetBurst: 1e6, PostPerSecond: 1e6, PostBurst: 1e6}
+
 func setup(t *testing.T, db *bun.DB) *testBundle {
 	t.Helper()
 	ctx := context.Background()
@@ -223,7 +225,9 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	b.svc = svc
 	qlog := ratings.NewQueryLog(db, func(err error) { t.Errorf("query log: %v", err) })
 	t.Cleanup(qlog.Close)
-	b.h = api.New(svc, api.Options{QueryLog: qlog, Registry: prometheus.NewRegistry()})
+	// Per-address limits far above what one test sends from one address:
+	// TestPublicRateLimit tests them with their defaults.
+	b.h = api.New(svc, api.Options{QueryLog: qlog, Registry: prometheus.NewRegistry(), PublicLimits: testLimits})
 
 	src, err := scoringrules.FS.ReadFile("national-2016.yaml")
 	require.NoError(t, err)
