@@ -77,6 +77,7 @@ func (s *Service) SimulatePeriod(ctx context.Context, a Actor, period int, regio
 		return nil, fmt.Errorf("%w: at most %d at once and one per officer; try again when yours has finished", ErrSimulationBusy, MaxSimulations)
 	}
 	defer s.sims.release(a.String())
+	parent := ctx
 	ctx, cancel := context.WithTimeoutCause(ctx, SimulateTimeout, ErrSimulationDeadline)
 	defer cancel()
 	base, _, err := ActiveRuleSet(ctx, s.db, period)
@@ -85,13 +86,20 @@ func (s *Service) SimulatePeriod(ctx context.Context, a Actor, period int, regio
 	}
 	sim := engine.NewSimulation(base, draft, limit)
 	stopped := func() error {
-		if ctx.Err() == nil {
+		// The parent first: a context of another kind reaches ctx through
+		// a goroutine, a moment later.
+		err := parent.Err()
+		if err == nil {
+			err = ctx.Err()
+		}
+		if err == nil {
 			return nil
 		}
-		if cause := context.Cause(ctx); errors.Is(cause, ErrSimulationDeadline) {
+		if errors.Is(err, context.DeadlineExceeded) {
+			// Ours (SimulateTimeout) or the caller's.
 			return fmt.Errorf("%w (%s) after %d employers; simulate a smaller region", ErrSimulationDeadline, SimulateTimeout, sim.Employers)
 		}
-		return fmt.Errorf("simulate: %w", ctx.Err())
+		return fmt.Errorf("simulate: %w", err)
 	}
 	var cursor int64
 	for {

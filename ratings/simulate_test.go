@@ -63,6 +63,50 @@ func TestSimulateStopsWhenCancelled(t *testing.T) {
 	})
 }
 
+// expiring is a context whose deadline passes when expire is called.
+type expiring struct {
+	context.Context
+	done chan struct{}
+	once sync.Once
+}
+
+func newExpiring() *expiring {
+	return &expiring{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (c *expiring) expire() { c.once.Do(func() { close(c.done) }) }
+
+func (c *expiring) Done() <-chan struct{} { return c.done }
+
+func (c *expiring) Err() error {
+	select {
+	case <-c.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// TestSimulateStopsAtTheDeadline: a simulation whose deadline passes
+// stops within one employer with ErrSimulationDeadline.
+func TestSimulateStopsAtTheDeadline(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		svc, draft := simulationFixture(t, db, 30)
+		ctx := newExpiring()
+		var evaluated atomic.Int64
+		ratings.SetSimulateHook(svc, func() {
+			if evaluated.Add(1) == 3 {
+				ctx.expire()
+			}
+		})
+		_, err := svc.SimulatePeriod(ctx, admin, 2025, "420102", draft, 10)
+		require.ErrorIs(t, err, ratings.ErrSimulationDeadline)
+		require.Contains(t, err.Error(), "after 3 employers")
+		require.Equal(t, int64(3), evaluated.Load())
+	})
+}
+
 // TestSimulateLimits: at most MaxSimulations at once and one per officer;
 // the others get ErrSimulationBusy until one finishes.
 func TestSimulateLimits(t *testing.T) {
