@@ -17,7 +17,8 @@ import (
 // boxing, so an evaluation allocates almost nothing. It covers the part of
 // expr that rule sets use (literals, arithmetic, comparisons, and/or/not,
 // ternaries, field and index access, in, len, filter, any, all, none, one,
-// count, sum, abs, min, max and the date functions). A rule set that uses
+// count, sum, abs, min, max, the date functions, and string + as the
+// bounded _cat of limits.go, with the VM's work count). A rule set that uses
 // anything else runs on expr's VM only; evidence always runs on the VM,
 // and so does any evaluation that fails at run time, so that errors carry
 // expr's exact message and position. Differential tests keep the two paths
@@ -450,10 +451,6 @@ func (fc *fastCompiler) binary(n *ast.BinaryNode) (cexpr, error) {
 		}
 		return cexpr{}, errUnsupported
 	case "+", "-", "*":
-		if l.t.k == fString && r.t.k == fString && n.Operator == "+" {
-			a, b := l.s, r.s
-			return cexpr{t: ftype{k: fString}, s: func(fr *frame) string { return a(fr) + b(fr) }}, nil
-		}
 		if l.t.k == fInt && r.t.k == fInt {
 			a, b := l.i, r.i
 			switch n.Operator {
