@@ -63,7 +63,7 @@ func New(svc *ratings.Service, o Options) *gin.Engine {
 	s.metrics = newMetrics(reg)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recover, s.observe, s.limitBody)
+	r.Use(s.recover, s.observe, s.limitBody, s.deadline)
 	r.NoRoute(func(c *gin.Context) {
 		if s.webNotFound(c) {
 			return
