@@ -55,10 +55,11 @@ func Open(ctx context.Context, url string) (*bun.DB, error) {
 		sqldb.SetMaxOpenConns(1)
 		db = bun.NewDB(sqldb, sqlitedialect.New())
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		sqldb, err := sql.Open("postgres", withConnectTimeout(url))
+		conn, err := newPGConnector(withConnectTimeout(url))
 		if err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
+			return nil, fmt.Errorf("open database %s: %w", Redact(url), err)
 		}
+		sqldb := sql.OpenDB(conn)
 		// A bounded pool: when the server is slow or gone, requests queue
 		// for one of PoolSize connections (each request's context bounds
 		// the wait) instead of opening connections without end. Idle

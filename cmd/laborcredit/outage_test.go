@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -138,5 +139,57 @@ func TestDatabaseOutage(t *testing.T) {
 		status, _, _, err := get("/readyz", "")
 		return err == nil && status == http.StatusOK
 	}, 15*time.Second, 100*time.Millisecond)
+	healthy()
+
+	// Hung: the server stops answering but its connections stay open.
+	// Deadlines still hold: /readyz says "timeout" within its 2 s, a
+	// query with a deadline returns at it, and nothing stays blocked.
+	t0 := time.Now()
+	pg.freeze(t, syscall.SIGSTOP)
+	thawed := false
+	t.Cleanup(func() {
+		if !thawed {
+			pg.freeze(t, syscall.SIGCONT)
+		}
+	})
+	tr.CloseIdleConnections()
+	before = runtime.NumGoroutine()
+	for i := range concurrent / 4 {
+		wg.Go(func() {
+			start := time.Now()
+			status, _, body, err := get("/readyz", "")
+			answers[i] = answer{status: status, body: body, took: time.Since(start), err: err}
+		})
+	}
+	wg.Wait()
+	for i, a := range answers[:concurrent/4] {
+		require.NoError(t, a.err, "readyz %d", i)
+		require.Equal(t, http.StatusServiceUnavailable, a.status, "readyz %d: %s", i, a.body)
+		require.Less(t, a.took, 4*time.Second, "readyz %d", i)
+		require.NoError(t, json.Unmarshal(a.body, &ready))
+		require.Equal(t, "timeout", ready["reason"], string(a.body))
+	}
+	t.Logf("readyz done at %s", time.Since(t0))
+	qctx, cancel := context.WithTimeout(ctx, time.Second)
+	start := time.Now()
+	_, err = svc.CreditDocument(qctx, "91420102MA0001034J")
+	cancel()
+	require.Error(t, err)
+	require.True(t, ratings.IsUnavailable(err), "%v", err)
+	require.Less(t, time.Since(start), 3*time.Second)
+	status, _, body, err = get("/healthz", "")
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, status, string(body))
+	tr.CloseIdleConnections()
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+20 }, 5*time.Second, 50*time.Millisecond,
+		"goroutines before %d, now %d", before, runtime.NumGoroutine())
+	t.Logf("goroutines done at %s", time.Since(t0))
+	pg.freeze(t, syscall.SIGCONT)
+	thawed = true
+	require.Eventually(t, func() bool {
+		status, _, _, err := get("/readyz", "")
+		return err == nil && status == http.StatusOK
+	}, 15*time.Second, 100*time.Millisecond)
+	t.Logf("ready at %s", time.Since(t0))
 	healthy()
 }

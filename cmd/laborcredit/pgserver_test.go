@@ -10,6 +10,8 @@ import (
 	"os/user"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -121,4 +123,26 @@ func (s *pgServer) createDB(t *testing.T, name string) string {
 
 func (s *pgServer) url(db string) string {
 	return fmt.Sprintf("postgres://postgres@127.0.0.1:%d/%s?sslmode=disable", s.port, db)
+}
+
+// freeze stops (SIGSTOP) or resumes (SIGCONT) the server and every one of
+// its processes, as a server that hangs: connections stay open and the
+// kernel still accepts new ones, but nothing answers.
+func (s *pgServer) freeze(t *testing.T, sig syscall.Signal) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(s.data(), "postmaster.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	require.NoError(t, err)
+	children, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%d/children", pid, pid))
+	require.NoError(t, err)
+	pids := []int{pid}
+	for _, f := range strings.Fields(string(children)) {
+		c, err := strconv.Atoi(f)
+		require.NoError(t, err)
+		pids = append(pids, c)
+	}
+	for _, p := range pids {
+		require.NoError(t, syscall.Kill(p, sig), "pid %d", p)
+	}
 }
