@@ -77,6 +77,10 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		p.Status, p.Detail = http.StatusNotFound, err.Error()
 	case errors.Is(err, ratings.ErrConflict):
 		p.Status, p.Detail = http.StatusConflict, err.Error()
+	case ratings.IsUnavailable(err):
+		p.Status, p.Detail = http.StatusServiceUnavailable, "the database is unavailable; retry later"
+		c.Header("Retry-After", "5")
+		log.WarnContext(c.Request.Context(), "database unavailable", slog.String("route", c.FullPath()), slog.Any("error", err))
 	default:
 		p.Status, p.Detail = http.StatusInternalServerError, "internal error; it has been logged"
 		log.ErrorContext(c.Request.Context(), "request failed", slog.String("route", c.FullPath()), slog.Any("error", err))

@@ -87,7 +87,7 @@ func New(svc *ratings.Service, o Options) *gin.Engine {
 		s.log.Error("trusted proxies ignored", slog.Any("error", err))
 		_ = r.SetTrustedProxies(nil)
 	}
-	r.Use(s.recover, s.observe, s.headers, s.checkInput, s.limitBody)
+	r.Use(s.recover, s.observe, s.headers, s.checkInput, s.limitBody, s.deadline)
 	r.NoRoute(func(c *gin.Context) {
 		if s.webNotFound(c) {
 			return
