@@ -213,6 +213,8 @@ var fixtureEmployers = []struct{ name, region string }{
 // but the officers' view.
 const correctionReason = "复核发现该单位存在未结案件，更正评定等级"
 
+var testLimits = api.IPLimits{GetPerSecond: 1e6, GetBurst: 1e6, PostPerSecond: 1e6, PostBurst: 1e6}
+
 func setup(t *testing.T, db *bun.DB) *testBundle {
 	t.Helper()
 	ctx := context.Background()
@@ -223,7 +225,9 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	b.svc = svc
 	qlog := ratings.NewQueryLog(db, func(err error) { t.Errorf("query log: %v", err) })
 	t.Cleanup(qlog.Close)
-	b.h = api.New(svc, api.Options{QueryLog: qlog, Registry: prometheus.NewRegistry()})
+	// Per-address limits far above what one test sends from one address:
+	// TestPublicRateLimit tests them with their defaults.
+	b.h = api.New(svc, api.Options{QueryLog: qlog, Registry: prometheus.NewRegistry(), PublicLimits: testLimits})
 
 	src, err := scoringrules.FS.ReadFile("national-2016.yaml")
 	require.NoError(t, err)
@@ -309,7 +313,7 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	require.NoError(t, err)
 	require.Equal(t, 1, n)
 	require.Greater(t, ends, "2026-04-08")
-	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r5.ID, FiledBy: "职工 王某", Reason: "该单位拖欠加班费"})
+	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r5.ID, FiledBy: "职工 王某", Contact: "13800000001", Address: "192.0.2.10", Reason: "该单位拖欠加班费"})
 	require.NoError(t, err)
 	require.NoError(t, svc.DecideObjection(ctx, admin, o.ID, false, "经核实，加班费已足额支付"))
 	b.objection = o.ID

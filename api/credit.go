@@ -74,7 +74,7 @@ func (s *server) logQuery(c *gin.Context, cl *ratings.APIClient, endpoint string
 		writeUnlogged(c, s.log)
 		return false
 	}
-	s.metrics.credit.WithLabelValues(cl.Kind, result).Inc()
+	s.metrics.credit.WithLabelValues(creditLabels(cl.Kind, result)).Inc()
 	return true
 }
 

@@ -1,9 +1,18 @@
 package api
 
 import (
+	"bytes"
+	"cmp"
+	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"math"
+	"mime"
 	"net/http"
+	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -44,7 +53,13 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	p := problem{Type: "about:blank"}
 	var he *httpError
 	var ve *ratings.ValidationError
+	var le *ratings.LimitError
 	switch {
+	case errors.As(err, &le):
+		p.Status, p.Detail = http.StatusTooManyRequests, le.Error()
+		if le.RetryAfter > 0 {
+			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(le.RetryAfter.Seconds()))))
+		}
 	case errors.As(err, &he):
 		p.Status, p.Detail = he.status, he.detail
 		if he.field != "" {
@@ -62,6 +77,10 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		p.Status, p.Detail = http.StatusNotFound, err.Error()
 	case errors.Is(err, ratings.ErrConflict):
 		p.Status, p.Detail = http.StatusConflict, err.Error()
+	case ratings.IsUnavailable(err):
+		p.Status, p.Detail = http.StatusServiceUnavailable, "the database is unavailable; retry later"
+		c.Header("Retry-After", "5")
+		log.WarnContext(c.Request.Context(), "database unavailable", slog.String("route", c.FullPath()), slog.Any("error", err))
 	default:
 		p.Status, p.Detail = http.StatusInternalServerError, "internal error; it has been logged"
 		log.ErrorContext(c.Request.Context(), "request failed", slog.String("route", c.FullPath()), slog.Any("error", err))
@@ -71,15 +90,185 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	c.AbortWithStatusJSON(p.Status, p)
 }
 
-// bindJSON decodes a JSON body strictly (unknown fields are errors).
+// writeProblem writes a problem document outside gin (the metrics
+// handler, which may serve a listener of its own).
+func writeProblem(w http.ResponseWriter, status int, detail string) {
+	b, _ := json.Marshal(problem{Type: "about:blank", Title: http.StatusText(status), Status: status, Detail: detail})
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+// maxJSONDepth is how deeply a JSON body may nest arrays and objects.
+const maxJSONDepth = 32
+
+// bindJSON decodes a JSON body strictly: not empty, or 400; Content-Type
+// application/json (charset utf-8 at most), or 415; exactly one JSON value, no duplicate or
+// unknown keys, nesting at most maxJSONDepth deep, or 400; every string
+// (keys included) valid UTF-8 without NUL, or 422 naming the field, as in
+// "codes[2]" or "review.name" (the decoder would quietly replace invalid
+// UTF-8, and \u0000 decodes to NUL).
 func bindJSON(c *gin.Context, v any) error {
-	dec := newStrictDecoder(c.Request.Body)
-	if err := dec.Decode(v); err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{status: http.StatusRequestEntityTooLarge, detail: "request body too large"}
+	var body []byte
+	if c.Request.Body != nil {
+		var err error
+		if body, err = io.ReadAll(c.Request.Body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return &httpError{status: http.StatusRequestEntityTooLarge, detail: "request body too large"}
+			}
+			return badRequest("body", "could not read the body: "+err.Error())
 		}
+	}
+	if len(body) == 0 {
+		return badRequest("body", "invalid JSON body: a JSON body is required")
+	}
+	if err := checkJSONType(c.GetHeader("Content-Type")); err != nil {
+		return err
+	}
+	return decodeJSON(body, v)
+}
+
+// checkJSONType refuses a Content-Type other than application/json, with
+// no parameter but charset=utf-8.
+func checkJSONType(ct string) error {
+	refuse := &httpError{status: http.StatusUnsupportedMediaType, field: "Content-Type",
+		detail: "send the body as JSON, with Content-Type: application/json"}
+	mt, params, err := mime.ParseMediaType(ct)
+	if err != nil || mt != "application/json" {
+		return refuse
+	}
+	for k, v := range params {
+		if k != "charset" || !strings.EqualFold(v, "utf-8") {
+			return refuse
+		}
+	}
+	return nil
+}
+
+// decodeJSON checks body (checkJSON) and decodes it into v, refusing
+// unknown fields.
+func decodeJSON(body []byte, v any) error {
+	if err := checkJSON(body); err != nil {
+		return err
+	}
+	if err := newStrictDecoder(bytes.NewReader(body)).Decode(v); err != nil {
 		return badRequest("body", "invalid JSON body: "+err.Error())
 	}
 	return nil
+}
+
+// jsonFrame is an array or object being walked by checkJSON.
+type jsonFrame struct {
+	obj     bool
+	path    string // the container's field path; "" at the top
+	keys    map[string]bool
+	key     string // the member being read (objects)
+	n       int    // the element being read (arrays)
+	wantKey bool
+}
+
+// checkJSON walks body token by token, before anything is decoded: one
+// value and nothing after it, nesting, duplicate keys, and the text of
+// every string, raw (invalid UTF-8) and decoded (NUL).
+func checkJSON(body []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var stack []jsonFrame
+	join := func(parent, key string) string {
+		if parent == "" {
+			return key
+		}
+		return parent + "." + key
+	}
+	// here is the field path of the value about to be read.
+	here := func() string {
+		if len(stack) == 0 {
+			return "body"
+		}
+		f := &stack[len(stack)-1]
+		if f.obj {
+			return cmp.Or(join(f.path, f.key), "body") // an empty key at the top names the body
+		}
+		return f.path + "[" + strconv.Itoa(f.n) + "]"
+	}
+	done := func() bool { // a value was read; reports whether it was the top one
+		if len(stack) == 0 {
+			return true
+		}
+		f := &stack[len(stack)-1]
+		if f.obj {
+			f.wantKey = true
+		} else {
+			f.n++
+		}
+		return false
+	}
+	var prev int64
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			return badRequest("body", "invalid JSON body: empty")
+		}
+		if err != nil {
+			return badRequest("body", "invalid JSON body: "+err.Error())
+		}
+		raw := body[prev:dec.InputOffset()]
+		prev = dec.InputOffset()
+		top := false
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				if len(stack) >= maxJSONDepth {
+					return badRequest("body", "invalid JSON body: nested deeper than "+strconv.Itoa(maxJSONDepth))
+				}
+				path := ""
+				if len(stack) > 0 {
+					path = here()
+				}
+				stack = append(stack, jsonFrame{obj: t == '{', path: path, keys: map[string]bool{}, wantKey: t == '{'})
+			default:
+				stack = stack[:len(stack)-1]
+				top = done()
+			}
+		case string:
+			if f := top1(stack); f != nil && f.obj && f.wantKey {
+				field := cmp.Or(join(f.path, t), "body")
+				if !utf8.Valid(raw) || ratings.CheckText(field, t) != nil {
+					return &ratings.ValidationError{Field: cmp.Or(f.path, "body"), Reason: "a key is not valid UTF-8 text without NUL"}
+				}
+				fold := strings.ToLower(t) // the decoder matches keys to fields case-insensitively
+				if f.keys[fold] {
+					return badRequest(field, "duplicate key "+strconv.Quote(t))
+				}
+				f.keys[fold], f.key, f.wantKey = true, t, false
+				continue
+			}
+			field := here()
+			if !utf8.Valid(raw) {
+				return &ratings.ValidationError{Field: field, Reason: "invalid UTF-8"}
+			}
+			if err := ratings.CheckText(field, t); err != nil {
+				return err
+			}
+			top = done()
+		default:
+			top = done()
+		}
+		if top {
+			break
+		}
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return badRequest("body", "invalid JSON body: data after the JSON value")
+	}
+	return nil
+}
+
+func top1(stack []jsonFrame) *jsonFrame {
+	if len(stack) == 0 {
+		return nil
+	}
+	return &stack[len(stack)-1]
 }

@@ -15,12 +15,18 @@ func (s *server) ready(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	ms, err := ratings.MigrationStatus(ctx, s.svc.DB())
-	if err != nil {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "database unreachable"})
+	switch {
+	case err != nil && ctx.Err() != nil:
+		c.Header("Retry-After", "5")
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "database timeout", "reason": "timeout", "detail": "the database did not answer within 2s"})
+		return
+	case err != nil:
+		c.Header("Retry-After", "5")
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "database unreachable", "reason": "unreachable", "detail": "the database cannot be reached"})
 		return
 	}
 	if n := len(ms.Unapplied()); n > 0 {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "migrations pending", "pending": n})
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "migrations pending", "reason": "migrations_pending", "detail": "run laborcredit migrate up", "pending": n})
 		return
 	}
 	ok(c, gin.H{"status": "ready"})

@@ -114,8 +114,11 @@ func TestLoadBenchServe(t *testing.T) {
 	accessLog, err := os.Create(filepath.Join(dir, "access.log"))
 	require.NoError(t, err)
 	defer accessLog.Close()
-	realH := api.New(svc, api.Options{Logger: slog.New(slog.NewJSONHandler(accessLog, nil)), QueryLog: qlog})
-	quiet := api.New(svc, api.Options{QueryLog: qlog})
+	// The load comes from one address, and docs/loadbench.sh reads the
+	// metrics with this token.
+	realH := api.New(svc, api.Options{Logger: slog.New(slog.NewJSONHandler(accessLog, nil)), QueryLog: qlog,
+		MetricsToken: "loadbench", PublicLimits: api.IPLimits{Off: true}})
+	quiet := api.New(svc, api.Options{QueryLog: qlog, MetricsToken: "loadbench", PublicLimits: api.IPLimits{Off: true}})
 	bare := loadBenchBare(db.DB, false)
 	bareSimple := loadBenchBare(db.DB, true)
 

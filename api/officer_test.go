@@ -371,7 +371,7 @@ func TestHealth(t *testing.T) {
 		require.NoError(t, err)
 		qlog := ratings.NewQueryLog(db, nil)
 		t.Cleanup(qlog.Close)
-		h := api.New(svc, api.Options{QueryLog: qlog})
+		h := api.New(svc, api.Options{QueryLog: qlog, MetricsToken: "metrics-token"})
 		get := func(target string) *httptest.ResponseRecorder {
 			return do(t, h, newRequest(t, http.MethodGet, target, "", nil))
 		}
@@ -383,7 +383,7 @@ func TestHealth(t *testing.T) {
 		require.JSONEq(t, `{"status":"ready"}`, rec.Body.String())
 		require.Equal(t, http.StatusNotFound, get("/api/v1/public/ratings/91420102MA0001034J").Code)
 
-		rec = get("/metrics")
+		rec = do(t, h, newRequest(t, http.MethodGet, "/metrics", "metrics-token", nil))
 		require.Equal(t, http.StatusOK, rec.Code)
 		require.Contains(t, rec.Header().Get("Content-Type"), "text/plain")
 		m := rec.Body.String()
@@ -437,7 +437,7 @@ func TestOfficerActions(t *testing.T) {
 		require.Equal(t, 2, rr.Version)
 
 		// An objection to e5 is upheld: back to review.
-		rec = b.post(t, "/api/v1/public/objections", "", map[string]any{"rating_id": b.e[5].Rating.ID, "filed_by": "职工 赵某", "reason": "拖欠工资"})
+		rec = b.post(t, "/api/v1/public/objections", "", map[string]any{"rating_id": b.e[5].Rating.ID, "filed_by": "职工 赵某", "contact": "zhao@example.com", "reason": "拖欠工资"})
 		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 		o := decode[ratings.Objection](t, rec)
 		rec = b.post(t, fmt.Sprintf("/api/v1/objections/%d/decision", o.ID), county, map[string]any{"upheld": true, "decision": "经核实属实，重新审核"})

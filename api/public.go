@@ -1,8 +1,8 @@
 package api
 
 import (
+	"math"
 	"net/http"
-	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -15,10 +15,7 @@ func (s *server) publicSearch(c *gin.Context) {
 	q := ratings.PublicQuery{Q: c.Query("q"), Region: c.Query("region"), Grade: c.Query("grade")}
 	var err error
 	if q.Period, err = intQuery(c, "period"); err == nil {
-		q.Page, err = intQuery(c, "page")
-	}
-	if err == nil {
-		q.PerPage, err = intQuery(c, "per_page")
+		q.Page, q.PerPage, err = paging(c, true)
 	}
 	if err != nil {
 		writeError(c, s.log, err)
@@ -32,16 +29,10 @@ func (s *server) publicSearch(c *gin.Context) {
 	ok(c, page)
 }
 
+// intQuery reads a whole-number query parameter from 0 to 2^31-1 (what
+// the databases' integer columns hold); 0 when absent.
 func intQuery(c *gin.Context, name string) (int, error) {
-	v := c.Query(name)
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
-		return 0, badRequest(name, name+" must be a whole number")
-	}
-	return n, nil
+	return boundedQuery(c, name, 0, math.MaxInt32)
 }
 
 func (s *server) publicEmployer(c *gin.Context) {
@@ -76,7 +67,7 @@ func (s *server) publicAwards(c *gin.Context) {
 }
 
 func (s *server) publicity(c *gin.Context) {
-	page, err := intQuery(c, "page")
+	page, _, err := paging(c, false)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -87,23 +78,38 @@ func (s *server) publicity(c *gin.Context) {
 		return
 	}
 	ok(c, gin.H{"ratings": items,
-		"how_to_object": "Anyone may object in writing, with their name, until the end of publicity_ends (China time): POST /api/v1/public/objections with rating_id, filed_by, reason and evidence."})
+		"how_to_object": "Anyone may object in writing, with their name and a way to reach them, until the end of publicity_ends (China time): POST /api/v1/public/objections with rating_id, filed_by (your name), contact (a phone number or an e-mail address), reason and evidence; the rated employer may instead object with its user's bearer token, without filed_by and contact."})
 }
 
 type objectionRequest struct {
 	RatingID int64  `json:"rating_id"`
 	FiledBy  string `json:"filed_by"`
+	Contact  string `json:"contact"`
 	Reason   string `json:"reason"`
 	Evidence string `json:"evidence"`
 }
 
+// fileObjection takes a public objection (a name and a contact) or, with
+// an employer user's bearer token, the employer's objection to its own
+// rating. The client address is gin's ClientIP (trusted proxies at
+// gin's default), for the per-address limits.
 func (s *server) fileObjection(c *gin.Context) {
 	var req objectionRequest
 	if err := bindJSON(c, &req); err != nil {
 		writeError(c, s.log, err)
 		return
 	}
-	o, err := s.svc.FileObjection(c.Request.Context(), ratings.ObjectionParams(req))
+	p := ratings.ObjectionParams{RatingID: req.RatingID, FiledBy: req.FiledBy, Contact: req.Contact, Reason: req.Reason,
+		Evidence: req.Evidence, Address: c.ClientIP()}
+	if tok := bearer(c); tok != "" {
+		a, err := s.svc.ActorForToken(c.Request.Context(), tok)
+		if err != nil {
+			writeError(c, s.log, err)
+			return
+		}
+		p.By = &a
+	}
+	o, err := s.svc.FileObjection(c.Request.Context(), p)
 	if err != nil {
 		writeError(c, s.log, err)
 		return

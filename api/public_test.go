@@ -1,9 +1,15 @@
 package api_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -79,8 +85,8 @@ func TestPublicSearch(t *testing.T) {
 			status int
 			field  string
 		}{
-			{"per_page 500", "per_page=500", http.StatusUnprocessableEntity, "per_page"},
-			{"per_page 101", "per_page=101", http.StatusUnprocessableEntity, "per_page"},
+			{"per_page 500", "per_page=500", http.StatusBadRequest, "per_page"},
+			{"per_page 101", "per_page=101", http.StatusBadRequest, "per_page"},
 			{"per_page not a number", "per_page=all", http.StatusBadRequest, "per_page"},
 			{"page negative", "page=-1", http.StatusBadRequest, "page"},
 			{"period not a number", "period=2025%E5%B9%B4", http.StatusBadRequest, "period"},
@@ -183,40 +189,211 @@ func TestPublicObjections(t *testing.T) {
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
 		b := setup(t, db)
 		publicized, published, confirmed := b.e[5].Rating.ID, b.e[0].Rating.ID, b.e[4].Rating.ID
+		own := b.user(t, "法务 张某", ratings.RoleEmployer, fixtureEmployers[5].region, b.e[5].USCC)
+		other := b.user(t, "法务 李某", ratings.RoleEmployer, fixtureEmployers[4].region, b.e[4].USCC)
+		county := b.user(t, "江岸区 科员", ratings.RoleCounty, "420102", "")
 
 		t.Run("on a rating under publicity", func(t *testing.T) {
 			t.Parallel()
-			rec := b.post(t, "/api/v1/public/objections", "", map[string]any{"rating_id": publicized, "filed_by": "职工 张某 13800000000",
-				"reason": "该单位未与部分职工签订劳动合同", "evidence": "工资条三张"})
+			rec := b.post(t, "/api/v1/public/objections", "", map[string]any{"rating_id": publicized, "filed_by": " 职工 张某 ",
+				"contact": "138-0000-0000", "reason": "该单位未与部分职工签订劳动合同", "evidence": "工资条三张"})
 			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 			o := decode[ratings.Objection](t, rec)
 			require.Positive(t, o.ID)
 			o.ID = 0
-			require.Equal(t, ratings.Objection{RatingID: publicized, FiledBy: "职工 张某 13800000000", FiledAt: at("2026-04-08"),
+			require.Equal(t, ratings.Objection{RatingID: publicized, FiledBy: "职工 张某", Contact: "13800000000", FiledAt: at("2026-04-08"),
 				Reason: "该单位未与部分职工签订劳动合同", Evidence: "工资条三张", Status: "open"}, o)
 		})
+		t.Run("by the employer with its token", func(t *testing.T) {
+			t.Parallel()
+			req := newRequest(t, http.MethodPost, "/api/v1/public/objections", own, map[string]any{"rating_id": publicized, "reason": "案件已整改"})
+			req.RemoteAddr = "198.51.100.7:5555"
+			rec := do(t, b.h, req)
+			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+			o := decode[ratings.Objection](t, rec)
+			require.True(t, o.ByEmployer)
+			require.Equal(t, "account:"+b.e[5].USCC, o.Contact)
+			require.Equal(t, "法务 张某 (employer "+b.e[5].USCC+")", o.FiledBy)
+		})
 
+		long := strings.Repeat("很", ratings.MaxObjectionReason+1)
 		tests := []struct {
 			name   string
+			token  string
 			body   any
 			status int
 			field  string
 		}{
-			{"on a published rating", map[string]any{"rating_id": published, "filed_by": "某某", "reason": "评级过高"}, http.StatusUnprocessableEntity, "rating_id"},
-			{"on a confirmed rating", map[string]any{"rating_id": confirmed, "filed_by": "某某", "reason": "评级过高"}, http.StatusUnprocessableEntity, "rating_id"},
-			{"on no rating", map[string]any{"rating_id": 999999, "filed_by": "某某", "reason": "评级过高"}, http.StatusUnprocessableEntity, "rating_id"},
-			{"without filed_by", map[string]any{"rating_id": publicized, "reason": "匿名举报"}, http.StatusUnprocessableEntity, "filed_by"},
-			{"with a blank filed_by", map[string]any{"rating_id": publicized, "filed_by": "  ", "reason": "匿名举报"}, http.StatusUnprocessableEntity, "filed_by"},
-			{"without reason", map[string]any{"rating_id": publicized, "filed_by": "某某"}, http.StatusUnprocessableEntity, "reason"},
-			{"unknown field", map[string]any{"rating_id": publicized, "filed_by": "某某", "reason": "x", "phone": "138"}, http.StatusBadRequest, "body"},
-			{"not JSON", "rating_id=1", http.StatusBadRequest, "body"},
+			{"on a published rating", "", map[string]any{"rating_id": published, "filed_by": "某某", "contact": "a@example.com", "reason": "评级过高"}, http.StatusNotFound, ""},
+			{"on a confirmed rating", "", map[string]any{"rating_id": confirmed, "filed_by": "某某", "contact": "a@example.com", "reason": "评级过高"}, http.StatusNotFound, ""},
+			{"on no rating", "", map[string]any{"rating_id": 999999, "filed_by": "某某", "contact": "a@example.com", "reason": "评级过高"}, http.StatusNotFound, ""},
+			{"without filed_by", "", map[string]any{"rating_id": publicized, "contact": "a@example.com", "reason": "匿名举报"}, http.StatusUnprocessableEntity, "filed_by"},
+			{"with a blank filed_by", "", map[string]any{"rating_id": publicized, "filed_by": "  ", "contact": "a@example.com", "reason": "匿名举报"}, http.StatusUnprocessableEntity, "filed_by"},
+			{"with a bidi override in filed_by", "", map[string]any{"rating_id": publicized, "filed_by": "某\u202e某", "contact": "a@example.com", "reason": "x"}, http.StatusUnprocessableEntity, "filed_by"},
+			{"with a name too long", "", map[string]any{"rating_id": publicized, "filed_by": strings.Repeat("某", 101), "contact": "a@example.com", "reason": "x"}, http.StatusUnprocessableEntity, "filed_by"},
+			{"without contact", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "reason": "评级过高"}, http.StatusUnprocessableEntity, "contact"},
+			{"with a contact that is neither", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "微信 abc", "reason": "评级过高"}, http.StatusUnprocessableEntity, "contact"},
+			{"with a short phone", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "12345", "reason": "评级过高"}, http.StatusUnprocessableEntity, "contact"},
+			{"with a phone too long", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "+1234567890123456", "reason": "评级过高"}, http.StatusUnprocessableEntity, "contact"},
+			{"with a display-name e-mail", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "Zhang <z@example.com>", "reason": "评级过高"}, http.StatusUnprocessableEntity, "contact"},
+			{"with an e-mail without a domain dot", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "z@localhost", "reason": "评级过高"}, http.StatusUnprocessableEntity, "contact"},
+			{"with an e-mail too long", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": strings.Repeat("a", 250) + "@example.com", "reason": "x"}, http.StatusUnprocessableEntity, "contact"},
+			{"without reason", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "a@example.com"}, http.StatusUnprocessableEntity, "reason"},
+			{"with a blank reason", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "a@example.com", "reason": " \n\t "}, http.StatusUnprocessableEntity, "reason"},
+			{"with a reason too long", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "a@example.com", "reason": long}, http.StatusUnprocessableEntity, "reason"},
+			{"with a NUL in the evidence", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "a@example.com", "reason": "x", "evidence": "a\x00b"}, http.StatusUnprocessableEntity, "evidence"},
+			{"unknown field", "", map[string]any{"rating_id": publicized, "filed_by": "某某", "contact": "a@example.com", "reason": "x", "phone": "138"}, http.StatusBadRequest, "body"},
+			{"not JSON", "", "rating_id=1", http.StatusBadRequest, "body"},
+			{"with an unknown token", "nope", map[string]any{"rating_id": publicized, "reason": "x"}, http.StatusUnauthorized, ""},
+			{"by an officer's token", county, map[string]any{"rating_id": publicized, "reason": "x"}, http.StatusForbidden, ""},
+			{"by another employer", other, map[string]any{"rating_id": publicized, "reason": "x"}, http.StatusForbidden, ""},
+			{"by the employer, naming someone", own, map[string]any{"rating_id": publicized, "filed_by": "某某", "reason": "x"}, http.StatusUnprocessableEntity, "filed_by"},
 		}
 		for _, tt := range tests {
 			t.Run(tt.name, func(t *testing.T) {
 				t.Parallel()
-				requireProblem(t, b.post(t, "/api/v1/public/objections", "", tt.body), tt.status, tt.field)
+				requireProblem(t, b.post(t, "/api/v1/public/objections", tt.token, tt.body), tt.status, tt.field)
 			})
 		}
+	})
+}
+
+// An anonymous caller learns nothing from the error about a rating id: a
+// missing id, a rating not yet under publicity and a published one get
+// the same problem, word for word.
+func TestPublicObjectionSameError(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		body := func(id int64) map[string]any {
+			return map[string]any{"rating_id": id, "filed_by": "某某", "contact": "13900000000", "reason": "评级过高"}
+		}
+		want := b.post(t, "/api/v1/public/objections", "", body(999999))
+		p := requireProblem(t, want, http.StatusNotFound, "")
+		require.Contains(t, p.Detail, "no rating under publicity with this id")
+		for _, id := range []int64{b.e[0].Rating.ID, b.e[4].Rating.ID, b.e[6].Rating.ID, 1 << 40} {
+			got := b.post(t, "/api/v1/public/objections", "", body(id))
+			require.Equal(t, want.Code, got.Code)
+			require.Equal(t, want.Body.String(), got.Body.String(), "rating %d", id)
+		}
+		require.Equal(t, http.StatusOK, b.get(t, "/healthz", "").Code)
+	})
+}
+
+// TestObjectionBurst: 30 objections in a burst from one address to one
+// rating hold it once; the same contact from another address is refused;
+// an address's daily limit is a 429 with Retry-After until midnight China
+// time. The process is well after.
+func TestObjectionBurst(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		id := b.e[5].Rating.ID
+		post := func(addr, contact string) *httptest.ResponseRecorder {
+			req := newRequest(t, http.MethodPost, "/api/v1/public/objections", "", map[string]any{"rating_id": id, "filed_by": "职工 某某",
+				"contact": contact, "reason": "评定有误"})
+			req.RemoteAddr = addr + ":40000"
+			return do(t, b.h, req)
+		}
+		var wg sync.WaitGroup
+		codes := make([]int, 30)
+		for i := range codes {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes[i] = post("203.0.113.9", fmt.Sprintf("1390000%04d", i)).Code
+			}()
+		}
+		wg.Wait()
+		slices.Sort(codes)
+		require.Equal(t, http.StatusCreated, codes[0])
+		require.Equal(t, http.StatusConflict, codes[1], "one open objection per address per rating: %v", codes)
+		require.Equal(t, http.StatusConflict, codes[29])
+		var open []ratings.Objection
+		require.NoError(t, db.NewSelect().Model(&open).Where("rating_id = ? AND status = ?", id, "open").Scan(context.Background()))
+		require.Len(t, open, 1, "the burst counts once")
+
+		// The same contact from another address, spelt another way.
+		same := open[0].Contact[:3] + " " + open[0].Contact[3:7] + "-" + open[0].Contact[7:]
+		requireProblem(t, post("203.0.113.10", same), http.StatusConflict, "")
+
+		// The day's limit of one address, over ratings: the fixture has one
+		// rating under publicity, so the limit is counted on objections that
+		// are decided in between.
+		county := b.user(t, "江岸区 科员", ratings.RoleCounty, "420102", "")
+		for i := 1; i < ratings.ObjectionsPerAddressPerDay; i++ {
+			rec := post("203.0.113.11", fmt.Sprintf("1370000%04d", i))
+			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+			o := decode[ratings.Objection](t, rec)
+			rec = b.post(t, fmt.Sprintf("/api/v1/objections/%d/decision", o.ID), county, map[string]any{"outcome": "inadmissible", "decision": "重复异议"})
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		}
+		rec := post("203.0.113.11", "13700009999")
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		rec = b.post(t, fmt.Sprintf("/api/v1/objections/%d/decision", decode[ratings.Objection](t, rec).ID), county,
+			map[string]any{"outcome": "inadmissible", "decision": "重复异议"})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		rec = post("203.0.113.11", "13700008888")
+		requireProblem(t, rec, http.StatusTooManyRequests, "")
+		// The clock reads 2026-04-08 02:00 UTC, 10:00 China time: 14 hours to midnight.
+		require.Equal(t, "50400", rec.Header().Get("Retry-After"))
+		require.Equal(t, http.StatusOK, b.get(t, "/healthz", "").Code)
+	})
+}
+
+// TestObjectionsBulkDecision: officers answer ten objections to one rating
+// in one call; each is audited, the hold is released and the tick
+// publishes the rating.
+func TestObjectionsBulkDecision(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		id := b.e[5].Rating.ID
+		county := b.user(t, "江岸区 科员", ratings.RoleCounty, "420102", "")
+		hanyang := b.user(t, "汉阳区 科员", ratings.RoleCounty, "420105", "")
+		var ids []int64
+		for i := range 10 {
+			req := newRequest(t, http.MethodPost, "/api/v1/public/objections", "", map[string]any{"rating_id": id, "filed_by": "职工 某某",
+				"contact": fmt.Sprintf("w%d@example.com", i), "reason": "评定有误"})
+			req.RemoteAddr = fmt.Sprintf("203.0.113.%d:1", 20+i)
+			rec := do(t, b.h, req)
+			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+			ids = append(ids, decode[ratings.Objection](t, rec).ID)
+		}
+		path := fmt.Sprintf("/api/v1/ratings/%d/objections/decision", id)
+		requireProblem(t, b.post(t, path, hanyang, map[string]any{"all": true, "outcome": "rejected", "decision": "x"}), http.StatusForbidden, "")
+		requireProblem(t, b.post(t, path, county, map[string]any{"all": true, "outcome": "maybe", "decision": "x"}), http.StatusUnprocessableEntity, "outcome")
+		requireProblem(t, b.post(t, path, county, map[string]any{"all": true, "outcome": "rejected", "decision": " "}), http.StatusUnprocessableEntity, "decision")
+		requireProblem(t, b.post(t, path, county, map[string]any{"outcome": "rejected", "decision": "x"}), http.StatusUnprocessableEntity, "ids")
+		requireProblem(t, b.post(t, path, county, map[string]any{"ids": []int64{b.objection}, "outcome": "rejected", "decision": "x"}), http.StatusConflict, "")
+		requireProblem(t, b.post(t, path, county, map[string]any{"ids": []int64{ids[0], 999999}, "outcome": "rejected", "decision": "x"}), http.StatusNotFound, "")
+		requireProblem(t, b.post(t, fmt.Sprintf("/api/v1/ratings/%d/objections/decision", b.e[3].Rating.ID), county,
+			map[string]any{"ids": ids[:1], "outcome": "rejected", "decision": "x"}), http.StatusUnprocessableEntity, "ids")
+
+		before, err := db.NewSelect().Table("audit_log").Count(ctx)
+		require.NoError(t, err)
+		rec := b.post(t, path, county, map[string]any{"ids": ids[:3], "outcome": "inadmissible", "decision": "重复异议，不予受理"})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		rec = b.post(t, path, county, map[string]any{"all": true, "outcome": "rejected", "decision": "经核实，评定无误"})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		got := decode[ratings.ObjectionsDecided](t, rec)
+		require.Equal(t, ids[3:], got.Decided)
+		require.Equal(t, ratings.StatusPublicized, got.Status)
+		after, err := db.NewSelect().Table("audit_log").Count(ctx)
+		require.NoError(t, err)
+		require.Equal(t, before+10, after, "one audit entry per decision")
+		_, err = ratings.VerifyAudit(ctx, db)
+		require.NoError(t, err)
+
+		open, err := db.NewSelect().Model((*ratings.Objection)(nil)).Where("rating_id = ? AND status = ?", id, "open").Count(ctx)
+		require.NoError(t, err)
+		require.Zero(t, open)
+		b.clk.set("2026-05-01")
+		n, err := b.svc.Tick(ctx)
+		require.NoError(t, err)
+		require.Equal(t, 1, n, "the hold is released")
+		require.Equal(t, http.StatusOK, b.get(t, "/healthz", "").Code)
 	})
 }
 

@@ -98,7 +98,7 @@ func (s *server) declareAnnual(c *gin.Context) {
 }
 
 func (s *server) listEmployers(c *gin.Context) {
-	page, err := intQuery(c, "page")
+	page, _, err := paging(c, false)
 	if err != nil {
 		writeError(c, s.log, err)
 		return

@@ -22,12 +22,12 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	v1 := r.Group("/api/v1")
 	v1.GET("/openapi.json", func(c *gin.Context) { rawJSON(c, openapiJSON) })
 
-	credit := v1.Group("/credit", s.requireClient)
+	credit := v1.Group("/credit", s.requireClient, s.checkCreditInput)
 	credit.GET("/changes", s.creditChanges)
 	credit.POST("/batch", s.creditBatch)
 	credit.GET("/:uscc", s.creditOne)
 
-	pub := v1.Group("/public")
+	pub := v1.Group("/public", s.limitIP)
 	pub.GET("/ratings", s.publicSearch)
 	pub.GET("/ratings/:uscc", s.publicEmployer)
 	pub.GET("/awards", s.publicAwards)
@@ -51,6 +51,7 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	u.POST("/ratings/:id/rerate", s.rerate)
 	u.POST("/ratings/:id/correct", s.correct)
 	u.POST("/objections/:id/decision", s.decideObjection)
+	u.POST("/ratings/:id/objections/decision", s.decideObjections)
 	u.POST("/nominations", s.nominate)
 	u.POST("/nominations/:id/decision", s.decideNomination)
 	u.GET("/employers", s.listEmployers)

@@ -2,9 +2,11 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/gin-gonic/gin"
 
@@ -48,10 +50,23 @@ func (s *server) readRuleSet(c *gin.Context, name string) (*engine.RuleSet, bool
 }
 
 // checkRuleSet compiles a rule set sent as the body and reports every
-// error, without storing it.
+// error, without storing it; it also probes the rule set on worst-case
+// facts, so that one breaking the engine's limits is refused (422 naming
+// the rule). Officers and admins only.
 func (s *server) checkRuleSet(c *gin.Context) {
-	rs, ok2 := s.readRuleSet(c, "upload.yaml")
-	if !ok2 {
+	src, err := io.ReadAll(c.Request.Body)
+	if err != nil {
+		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
+		return
+	}
+	rs, err := s.svc.CheckRuleSet(actor(c), cmpOr(c.Query("name"), "upload.yaml"), src)
+	var rse engine.RuleSetError
+	switch {
+	case errors.As(err, &rse):
+		writeRuleErrors(c, rse)
+		return
+	case err != nil:
+		writeError(c, s.log, err)
 		return
 	}
 	ok(c, gin.H{"id": rs.ID, "version": rs.Version, "hash": rs.Hash, "rules": len(rs.Rules()), "awards": len(rs.Awards()), "evaluator": rs.Evaluator()})
@@ -72,6 +87,10 @@ func writeRuleErrors(c *gin.Context, rse engine.RuleSetError) {
 	c.AbortWithStatusJSON(p.Status, p)
 }
 
+// simulateRetryAfter is the Retry-After, in seconds, of a simulation
+// refused because others run.
+const simulateRetryAfter = 10
+
 func (s *server) simulate(c *gin.Context) {
 	y, err := yearParam(c)
 	var show int
@@ -87,7 +106,22 @@ func (s *server) simulate(c *gin.Context) {
 		return
 	}
 	sim, err := s.svc.SimulatePeriod(c.Request.Context(), actor(c), y, c.Query("region"), draft, cmp.Or(show, 20))
-	if err != nil {
+	switch {
+	case errors.Is(err, ratings.ErrSimulationBusy):
+		c.Header("Retry-After", strconv.Itoa(simulateRetryAfter))
+		writeError(c, s.log, &httpError{status: http.StatusTooManyRequests, detail: err.Error()})
+		return
+	case errors.Is(err, ratings.ErrSimulationDeadline):
+		// 422, not 503 or 504: the deadline is reached because of what
+		// was asked (the draft's cost times the region's employers), and
+		// the same request would reach it again.
+		writeError(c, s.log, &httpError{status: http.StatusUnprocessableEntity, detail: err.Error(), field: "rule_set"})
+		return
+	case errors.Is(err, context.Canceled):
+		// The client has gone; nobody reads the answer.
+		writeError(c, s.log, &httpError{status: http.StatusRequestTimeout, detail: "the request was cancelled"})
+		return
+	case err != nil:
 		writeError(c, s.log, err)
 		return
 	}

@@ -2,11 +2,14 @@ package api
 
 import (
 	"cmp"
+	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -26,6 +29,19 @@ type Options struct {
 	// MaxImportBody is the body limit of record-file imports (POST
 	// /api/v1/imports/{kind}) in bytes; default 64 MiB.
 	MaxImportBody int64
+	// PublicLimits are the per-address limits of the public endpoints
+	// (/api/v1/public/* and the web pages); zero: the defaults of IPLimits.
+	PublicLimits IPLimits
+	// TrustedProxies are the addresses or CIDRs of the reverse proxies
+	// whose X-Forwarded-For names the client (gin's SetTrustedProxies);
+	// default none: the client is the peer's address. Behind a proxy, set
+	// it, or every client shares the proxy's per-address limit.
+	TrustedProxies []string
+	// MetricsToken, if set, lets GET /metrics answer a request that sends
+	// it as "Authorization: Bearer TOKEN" (401 otherwise). Unset, /metrics
+	// on this handler answers 404: serve MetricsHandler on a separate
+	// listener instead.
+	MetricsToken string
 }
 
 type server struct {
@@ -35,7 +51,9 @@ type server struct {
 	now     func() time.Time
 	limits  *lruLimiter[int64] // by API client id
 	metrics *metrics
-	maxBody int64
+	// ipLimits limit the public endpoints per address; nil: off.
+	ipLimits *ipLimits
+	maxBody  int64
 	// maxImport is the body limit of importPath.
 	maxImport int64
 }
@@ -60,9 +78,15 @@ func New(svc *ratings.Service, o Options) *gin.Engine {
 		reg = prometheus.NewRegistry()
 	}
 	s.metrics = newMetrics(reg)
+	s.ipLimits = newIPLimits(o.PublicLimits)
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	r.Use(s.recover, s.observe, s.limitBody)
+	if err := r.SetTrustedProxies(o.TrustedProxies); err != nil {
+		// Check them first (CheckTrustedProxies); here, trust none.
+		s.log.Error("trusted proxies ignored", slog.Any("error", err))
+		_ = r.SetTrustedProxies(nil)
+	}
+	r.Use(s.recover, s.observe, s.headers, s.checkInput, s.limitBody, s.deadline)
 	r.NoRoute(func(c *gin.Context) {
 		if s.webNotFound(c) {
 			return
@@ -72,8 +96,52 @@ func New(svc *ratings.Service, o Options) *gin.Engine {
 	r.NoMethod(func(c *gin.Context) {
 		writeError(c, s.log, &httpError{status: http.StatusMethodNotAllowed, detail: "method not allowed on this endpoint"})
 	})
-	s.routes(r, promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	s.routes(r, metricsHandler(reg, o.MetricsToken, true))
 	return r
+}
+
+// CheckTrustedProxies checks a list for Options.TrustedProxies: each an
+// IP address or a CIDR.
+func CheckTrustedProxies(proxies []string) error {
+	return gin.New().SetTrustedProxies(proxies)
+}
+
+// MetricsHandler serves the registry's metrics in the Prometheus text
+// format, for a listener of its own (serve --metrics-addr); with a token,
+// only to requests that send it as "Authorization: Bearer TOKEN".
+func MetricsHandler(reg *prometheus.Registry, token string) http.Handler {
+	return metricsHandler(reg, token, false)
+}
+
+// metricsHandler guards the metrics: with a token, 401 without it;
+// without one, 404 if hidden (the main listener), else open.
+func metricsHandler(reg *prometheus.Registry, token string, hidden bool) http.Handler {
+	h := promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case token != "":
+			got, found := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !found || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="laborcredit metrics"`)
+				writeProblem(w, http.StatusUnauthorized, "the metrics need the metrics token")
+				return
+			}
+		case hidden:
+			writeProblem(w, http.StatusNotFound, "no such endpoint")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// headers are set on every response: no page or answer is sniffed as
+// another type, and no link followed from one tells where it came from
+// (the pages' links carry search terms).
+func (s *server) headers(c *gin.Context) {
+	h := c.Writer.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	c.Next()
 }
 
 func (s *server) recover(c *gin.Context) {
@@ -96,8 +164,9 @@ func (s *server) observe(c *gin.Context) {
 	}
 	status := c.Writer.Status()
 	d := time.Since(start)
-	s.metrics.requests.WithLabelValues(c.Request.Method, route, strconv.Itoa(status)).Inc()
-	s.metrics.latency.WithLabelValues(c.Request.Method, route).Observe(d.Seconds())
+	method := methodLabel(c.Request.Method)
+	s.metrics.requests.WithLabelValues(method, route, strconv.Itoa(status)).Inc()
+	s.metrics.latency.WithLabelValues(method, route).Observe(d.Seconds())
 	attrs := []slog.Attr{slog.String("method", c.Request.Method), slog.String("route", route), slog.Int("status", status),
 		slog.Duration("latency", d)}
 	if who, ok := c.Get(clientKey); ok {
@@ -140,6 +209,49 @@ func newMetrics(reg *prometheus.Registry) *metrics {
 		Help: "Employers handled by rating-cycle runs started over HTTP, by outcome (rated, unchanged, held)."}, []string{"outcome"})
 	reg.MustRegister(m.requests, m.latency, m.credit, m.rated)
 	return m
+}
+
+// Metric labels come from fixed sets, never from a request or a result:
+// a series per value would grow without bound.
+
+// methodLabel is the method, or "other" for one no route takes.
+func methodLabel(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodOptions:
+		return m
+	}
+	return "other"
+}
+
+// creditLabels are the labels of a credit query: the client's kind (bank,
+// commerce, construction, else other) and its result as logged, reduced
+// to found, not_published, partial (a batch with some found), invalid or
+// error.
+func creditLabels(kind, result string) (string, string) {
+	switch kind {
+	case "bank", "commerce", "construction":
+	default:
+		kind = "other"
+	}
+	switch result {
+	case "found", "not_published", "invalid", "error":
+		return kind, result
+	}
+	// A batch logs "N found of M", the changes feed "N changes".
+	var n, m int
+	if _, err := fmt.Sscanf(result, "%d found of %d", &n, &m); err == nil {
+		switch {
+		case n == m:
+			return kind, "found"
+		case n == 0:
+			return kind, "not_published"
+		}
+		return kind, "partial"
+	}
+	if strings.HasSuffix(result, " changes") {
+		return kind, "found"
+	}
+	return kind, "error"
 }
 
 // rendering

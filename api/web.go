@@ -36,12 +36,13 @@ func WebRoutes() []string {
 }
 
 func (s *server) webRoutes(r *gin.Engine) {
-	r.GET("/", s.webHome)
-	r.GET("/employers/:uscc", s.webEmployer)
-	r.GET("/awards", s.webAwards)
-	r.GET("/statistics", s.webStatistics)
-	r.GET("/publicity", s.webPublicity)
-	r.GET("/static/style.css", s.webStyle)
+	w := r.Group("", s.limitIP)
+	w.GET("/", s.webHome)
+	w.GET("/employers/:uscc", s.webEmployer)
+	w.GET("/awards", s.webAwards)
+	w.GET("/statistics", s.webStatistics)
+	w.GET("/publicity", s.webPublicity)
+	w.GET("/static/style.css", s.webStyle)
 }
 
 // webAssets are the parsed templates (one set per page, each with the
@@ -150,7 +151,7 @@ func (s *server) render(c *gin.Context, status int, name string, p *webPage) {
 		c.Abort()
 		return
 	}
-	if status >= http.StatusInternalServerError {
+	if status >= http.StatusInternalServerError || status == http.StatusTooManyRequests {
 		h.Set("Cache-Control", "no-store")
 	} else {
 		h.Set("Cache-Control", "public, max-age=60")
@@ -191,6 +192,24 @@ func (s *server) webFail(c *gin.Context, p *webPage, err error) {
 	}
 	s.log.ErrorContext(c.Request.Context(), "page failed", slog.String("path", c.Request.URL.Path), slog.Any("error", err))
 	s.webError(c, p, http.StatusInternalServerError, p.L.T("err.500.text"))
+}
+
+// webRefuse answers a request refused before its page ran (bad input in
+// the path, query or headers; a rate limit) with an error page, and
+// stops. The language switch leads home: the query is what was refused.
+func (s *server) webRefuse(c *gin.Context, err error) {
+	p := s.newPage(c, "", "")
+	p.Switch = p.L.other().URL("/")
+	status, message := http.StatusBadRequest, err.Error()
+	var he *httpError
+	if errors.As(err, &he) {
+		status, message = he.status, he.detail
+	}
+	if status == http.StatusBadRequest {
+		message = p.L.T("err.input", message)
+	}
+	s.webError(c, p, status, message)
+	c.Abort()
 }
 
 // webNotFound answers an unknown path outside the API with the HTML 404
@@ -235,18 +254,39 @@ func (s *server) rejected(c *gin.Context, p *webPage, ps problems, tmpl string) 
 	return true
 }
 
-// number reads a whole-number query parameter (0 when absent).
+// number reads a whole-number query parameter from 0 to 2^31-1, as
+// intQuery (0 when absent).
 func number(c *gin.Context, p *webPage, ps *problems, name, label string) int {
 	v := strings.TrimSpace(c.Query(name))
 	if v == "" {
 		return 0
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 0 {
+	if err != nil || n < 0 || n > math.MaxInt32 {
 		ps.add(p.L.T("err.number", p.L.T(label), v))
 		return 0
 	}
 	return n
+}
+
+// pageNumbers reads page and, if perPage, per_page within the bounds of
+// paging (0 when absent).
+func pageNumbers(c *gin.Context, p *webPage, ps *problems, perPage bool) (page, per int) {
+	page, err := boundedQuery(c, "page", 1, ratings.MaxPage)
+	if err != nil {
+		ps.add(p.L.T("err.number", p.L.T("pager.label"), c.Query("page")))
+	}
+	if !perPage {
+		return page, 0
+	}
+	if per, err = boundedQuery(c, "per_page", 1, maxPerPage); err != nil {
+		if n, aerr := strconv.Atoi(c.Query("per_page")); aerr == nil && n > maxPerPage {
+			ps.add(p.L.T("err.perpage", n))
+		} else {
+			ps.add(p.L.T("err.number", p.L.T("pager.label"), c.Query("per_page")))
+		}
+	}
+	return page, per
 }
 
 // regionPicker is the cascading region filter: the province select, then
@@ -423,11 +463,7 @@ func (s *server) webHome(c *gin.Context) {
 		d.Grade = ""
 	}
 	d.Period = number(c, p, &ps, "period", "form.period")
-	page := number(c, p, &ps, "page", "pager.label")
-	perPage := number(c, p, &ps, "per_page", "pager.label")
-	if perPage > 100 {
-		ps.add(p.L.T("err.perpage", perPage))
-	}
+	page, perPage := pageNumbers(c, p, &ps, true)
 	var err error
 	if d.Periods, err = s.periodList(c); err != nil {
 		s.webFail(c, p, err)
@@ -628,7 +664,8 @@ func (s *server) webPublicity(c *gin.Context) {
 	d := publicityData{Objection: "POST /api/v1/public/objections"}
 	var region string
 	d.Picker, region = s.pickRegion(c, p, &ps)
-	page := max(number(c, p, &ps, "page", "pager.label"), 1)
+	page, _ := pageNumbers(c, p, &ps, false)
+	page = max(page, 1)
 	p.Data = &d
 	if s.rejected(c, p, ps, "publicity") {
 		return

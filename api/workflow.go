@@ -165,7 +165,7 @@ func (s *server) listRatings(c *gin.Context) {
 	period, err := intQuery(c, "period")
 	var page int
 	if err == nil {
-		page, err = intQuery(c, "page")
+		page, _, err = paging(c, false)
 	}
 	if err != nil {
 		writeError(c, s.log, err)
@@ -273,7 +273,24 @@ func (s *server) correct(c *gin.Context) {
 
 type objectionDecision struct {
 	Upheld   *bool  `json:"upheld"`
+	Outcome  string `json:"outcome"` // upheld, rejected or inadmissible; instead of upheld
 	Decision string `json:"decision"`
+}
+
+// outcome reads the decision's outcome from upheld (true or false) or
+// outcome (one of three).
+func (d objectionDecision) outcome() (string, error) {
+	switch {
+	case d.Upheld != nil && d.Outcome != "":
+		return "", badRequest("outcome", "give upheld or outcome, not both")
+	case d.Upheld != nil && *d.Upheld:
+		return ratings.ObjectionUpheld, nil
+	case d.Upheld != nil:
+		return ratings.ObjectionRejected, nil
+	case d.Outcome == "":
+		return "", badRequest("upheld", "upheld (true or false) or outcome (upheld, rejected or inadmissible) is required")
+	}
+	return d.Outcome, nil
 }
 
 func (s *server) decideObjection(c *gin.Context) {
@@ -282,17 +299,52 @@ func (s *server) decideObjection(c *gin.Context) {
 	if err == nil {
 		err = bindJSON(c, &req)
 	}
-	if err == nil && req.Upheld == nil {
-		err = badRequest("upheld", "upheld (true or false) is required")
+	var outcome string
+	if err == nil {
+		outcome, err = req.outcome()
 	}
 	if err == nil {
-		err = s.svc.DecideObjection(c.Request.Context(), actor(c), id, *req.Upheld, req.Decision)
+		_, err = s.svc.DecideObjections(c.Request.Context(), actor(c), ratings.DecideObjectionsParams{IDs: []int64{id}, Outcome: outcome, Decision: req.Decision})
 	}
 	if err != nil {
 		writeError(c, s.log, err)
 		return
 	}
-	ok(c, gin.H{"objection": id, "upheld": *req.Upheld})
+	if req.Upheld != nil {
+		ok(c, gin.H{"objection": id, "upheld": *req.Upheld})
+		return
+	}
+	ok(c, gin.H{"objection": id, "outcome": outcome})
+}
+
+type objectionsDecision struct {
+	IDs []int64 `json:"ids"`
+	All bool    `json:"all"`
+	objectionDecision
+}
+
+// decideObjections answers several (or all open) objections to one rating
+// with one outcome and one written decision.
+func (s *server) decideObjections(c *gin.Context) {
+	id, err := idParam(c)
+	var req objectionsDecision
+	if err == nil {
+		err = bindJSON(c, &req)
+	}
+	var outcome string
+	if err == nil {
+		outcome, err = req.outcome()
+	}
+	var out *ratings.ObjectionsDecided
+	if err == nil {
+		out, err = s.svc.DecideObjections(c.Request.Context(), actor(c), ratings.DecideObjectionsParams{RatingID: id, IDs: req.IDs, All: req.All,
+			Outcome: outcome, Decision: req.Decision})
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, out)
 }
 
 type nominationRequest struct {

@@ -89,7 +89,7 @@ pg_ticks() { # "pid ticks" lines
 # backend that ended in between is left out, a new one counts in full).
 pg_delta() { awk 'NR == FNR { b[$1] = $2; next } { t += $2 - b[$1] } END { print t + 0 }' <(echo "$1") <(echo "$2"); }
 # hist URL: the credit route's latency histogram of a real server, "le count" lines.
-hist() { curl -s "$1/metrics" | awk -F'[{}]' '/^laborcredit_http_request_duration_seconds_bucket/ && /credit\/:uscc/ {
+hist() { curl -s -H "Authorization: Bearer loadbench" "$1/metrics" | awk -F'[{}]' '/^laborcredit_http_request_duration_seconds_bucket/ && /credit\/:uscc/ {
   match($2, /le="[^"]*"/); le = substr($2, RSTART + 4, RLENGTH - 5); print le, $3 }'; }
 # handler_p99 BEFORE AFTER: the bucket holding the 99th percentile of the
 # requests between two snapshots (the handler's own time, as the server

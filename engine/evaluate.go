@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/expr-lang/expr/vm"
@@ -130,7 +131,7 @@ func (rs *RuleSet) awardResults(eligible []bool) []AwardResult {
 // the VM: evidence is needed only for the few employers with a finding.
 func (rs *RuleSet) addEvidence(res *Result, f *Facts) error {
 	var v *vm.VM
-	env := any(*f)
+	env := any(vmEnv{Facts: *f, Budget: &budget{}})
 	for j := range res.Fired {
 		fr := &res.Fired[j]
 		i := rs.ruleIndex[fr.Rule]
@@ -141,7 +142,7 @@ func (rs *RuleSet) addEvidence(res *Result, f *Facts) error {
 		if v == nil {
 			v, _ = rs.vms.Get().(*vm.VM)
 			if v == nil {
-				v = &vm.VM{}
+				v = &vm.VM{MemoryBudget: MaxMemory}
 			}
 			defer rs.vms.Put(v)
 		}
@@ -162,10 +163,10 @@ func (rs *RuleSet) addEvidence(res *Result, f *Facts) error {
 func evaluateVM(rs *RuleSet, f *Facts) (Result, error) {
 	v, _ := rs.vms.Get().(*vm.VM)
 	if v == nil {
-		v = &vm.VM{}
+		v = &vm.VM{MemoryBudget: MaxMemory}
 	}
 	// By value: field reads of a non-addressable struct do not allocate.
-	out, err := v.Run(rs.program.Program, any(*f))
+	out, err := v.Run(rs.program.Program, any(vmEnv{Facts: *f, Budget: &budget{}}))
 	rs.vms.Put(v)
 	if err != nil {
 		return Result{}, rs.runError(err, rs.program.spans)
@@ -238,6 +239,11 @@ func (rs *RuleSet) runError(err error, spans []span) error {
 	var re *RuleError
 	if errors.As(err, &re) {
 		re.File = rs.fileName
+	}
+	if !errors.Is(err, ErrLimit) && strings.Contains(err.Error(), "memory budget exceeded") {
+		// expr's own memory budget (MaxMemory), which it reports as a
+		// message only.
+		return fmt.Errorf("%w: %w: %w", ErrEvaluation, ErrLimit, err)
 	}
 	return fmt.Errorf("%w: %w", ErrEvaluation, err)
 }

@@ -17,7 +17,8 @@ import (
 // boxing, so an evaluation allocates almost nothing. It covers the part of
 // expr that rule sets use (literals, arithmetic, comparisons, and/or/not,
 // ternaries, field and index access, in, len, filter, any, all, none, one,
-// count, sum, abs, min, max and the date functions). A rule set that uses
+// count, sum, abs, min, max, the date functions, and string + as the
+// bounded _cat of limits.go, with the VM's work count). A rule set that uses
 // anything else runs on expr's VM only; evidence always runs on the VM,
 // and so does any evaluation that fails at run time, so that errors carry
 // expr's exact message and position. Differential tests keep the two paths
@@ -122,6 +123,15 @@ type frame struct {
 	awards []bool
 	grade  string
 	score  float64
+	work   int // work units spent, as the VM counts them (see MaxWork)
+}
+
+// tick counts one evaluation of a closure body, as _tick does on the VM.
+func (fr *frame) tick() {
+	fr.work++
+	if fr.work > MaxWork {
+		panic(fastPanic{"work budget exceeded"})
+	}
 }
 
 // fastProgram is a rule set compiled for the fast path.
@@ -441,10 +451,6 @@ func (fc *fastCompiler) binary(n *ast.BinaryNode) (cexpr, error) {
 		}
 		return cexpr{}, errUnsupported
 	case "+", "-", "*":
-		if l.t.k == fString && r.t.k == fString && n.Operator == "+" {
-			a, b := l.s, r.s
-			return cexpr{t: ftype{k: fString}, s: func(fr *frame) string { return a(fr) + b(fr) }}, nil
-		}
 		if l.t.k == fInt && r.t.k == fInt {
 			a, b := l.i, r.i
 			switch n.Operator {
@@ -650,19 +656,22 @@ func pick[T any](cond func(*frame) bool, x, y func(*frame) T) func(*frame) T {
 	}
 }
 
-// predicate compiles the body of a closure over the elements of lst.
+// predicate compiles the body of a closure over the elements of lst. The
+// body is counted (limitPatcher wrapped it in a _tick); the loops that run
+// it call frame.tick once per run, as the VM does.
 func (fc *fastCompiler) predicate(lst cexpr, node ast.Node) (cexpr, int, error) {
 	p, ok := node.(*ast.PredicateNode)
-	if !ok {
+	if !ok || !isTick(p.Node) {
 		return cexpr{}, 0, errUnsupported
 	}
+	body := p.Node.(*ast.VariableDeclaratorNode).Expr
 	d := fc.depth
 	fc.elems = append(fc.elems[:d], lst.t)
 	fc.depth++
 	if fc.depth > fc.p.depth {
 		fc.p.depth = fc.depth
 	}
-	c, err := fc.compile(p.Node)
+	c, err := fc.compile(body)
 	fc.depth--
 	return c, d, err
 }
@@ -726,6 +735,7 @@ func (fc *fastCompiler) builtin(n *ast.BuiltinNode) (cexpr, error) {
 				for i, n := 0, src.Len(); i < n; i++ {
 					bi := src.base(i)
 					fr.ptr[d] = src.v.Index(bi)
+					fr.tick()
 					if pred(fr) {
 						buf = append(buf, int32(bi))
 					}
@@ -738,6 +748,7 @@ func (fc *fastCompiler) builtin(n *ast.BuiltinNode) (cexpr, error) {
 				src, c := l(fr), 0
 				for i, n := 0, src.Len(); i < n; i++ {
 					fr.ptr[d] = src.v.Index(src.base(i))
+					fr.tick()
 					if pred(fr) {
 						c++
 					}
@@ -749,6 +760,7 @@ func (fc *fastCompiler) builtin(n *ast.BuiltinNode) (cexpr, error) {
 				src, c := l(fr), 0
 				for i, n := 0, src.Len(); i < n; i++ {
 					fr.ptr[d] = src.v.Index(src.base(i))
+					fr.tick()
 					if pred(fr) {
 						c++
 						if c > 1 {
@@ -771,6 +783,7 @@ func (fc *fastCompiler) builtin(n *ast.BuiltinNode) (cexpr, error) {
 			src := l(fr)
 			for i, n := 0, src.Len(); i < n; i++ {
 				fr.ptr[d] = src.v.Index(src.base(i))
+				fr.tick()
 				if pred(fr) == stopOn {
 					return result
 				}
@@ -849,7 +862,8 @@ func (fc *fastCompiler) builtin(n *ast.BuiltinNode) (cexpr, error) {
 func (fc *fastCompiler) sum(lst cexpr, args []ast.Node) (cexpr, error) {
 	var item cexpr
 	var d int
-	if len(args) == 2 {
+	counted := len(args) == 2
+	if counted {
 		var err error
 		if item, d, err = fc.predicate(lst, args[1]); err != nil {
 			return cexpr{}, err
@@ -873,6 +887,9 @@ func (fc *fastCompiler) sum(lst cexpr, args []ast.Node) (cexpr, error) {
 			src, s := l(fr), 0
 			for i, n := 0, src.Len(); i < n; i++ {
 				fr.ptr[d] = src.v.Index(src.base(i))
+				if counted {
+					fr.tick()
+				}
 				s += it(fr)
 			}
 			return s
@@ -883,6 +900,9 @@ func (fc *fastCompiler) sum(lst cexpr, args []ast.Node) (cexpr, error) {
 			src, s := l(fr), 0.0
 			for i, n := 0, src.Len(); i < n; i++ {
 				fr.ptr[d] = src.v.Index(src.base(i))
+				if counted {
+					fr.tick()
+				}
 				s += it(fr)
 			}
 			return s
@@ -895,6 +915,9 @@ func (fc *fastCompiler) call(n *ast.CallNode) (cexpr, error) {
 	id, ok := n.Callee.(*ast.IdentifierNode)
 	if !ok {
 		return cexpr{}, errUnsupported
+	}
+	if id.Value == "_cat" {
+		return fc.cat(n)
 	}
 	var args []func(*frame) string
 	for _, a := range n.Arguments {
@@ -928,6 +951,41 @@ func (fc *fastCompiler) call(n *ast.CallNode) (cexpr, error) {
 		}}, nil
 	}
 	return cexpr{}, errUnsupported
+}
+
+// cat compiles _cat(_budget, a, b) of two strings: bounded concatenation,
+// charged as fnCat charges it.
+func (fc *fastCompiler) cat(n *ast.CallNode) (cexpr, error) {
+	if len(n.Arguments) != 3 {
+		return cexpr{}, errUnsupported
+	}
+	if b, ok := n.Arguments[0].(*ast.IdentifierNode); !ok || b.Value != "_budget" {
+		return cexpr{}, errUnsupported
+	}
+	l, err := fc.compile(n.Arguments[1])
+	if err != nil {
+		return cexpr{}, err
+	}
+	r, err := fc.compile(n.Arguments[2])
+	if err != nil {
+		return cexpr{}, err
+	}
+	if l.t.k != fString || r.t.k != fString {
+		return cexpr{}, errUnsupported
+	}
+	a, b := l.s, r.s
+	return cexpr{t: ftype{k: fString}, s: func(fr *frame) string {
+		x, y := a(fr), b(fr)
+		n := len(x) + len(y)
+		if n > MaxStringLen {
+			panic(fastPanic{"string too long"})
+		}
+		fr.work += stringCost(n)
+		if fr.work > MaxWork {
+			panic(fastPanic{"work budget exceeded"})
+		}
+		return x + y
+	}}, nil
 }
 
 // fastDate parses a date for the date functions; "" is year 0.
@@ -968,6 +1026,7 @@ func (p *fastProgram) run(fr *frame, f *Facts, rs *RuleSet) (ok bool) {
 		}
 	}()
 	fr.fv = reflect.ValueOf(f).Elem()
+	fr.work = 0
 	for _, l := range p.lets {
 		switch l.c.t.k {
 		case fBool:

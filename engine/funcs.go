@@ -8,7 +8,9 @@ import (
 )
 
 // Functions available to rule expressions besides expr's builtins (with
-// now() and date() removed, so that nothing depends on the wall clock):
+// now(), date() and timezone() removed, so that nothing depends on the wall
+// clock or the disk, and the builtins that build unbounded values removed
+// or bounded: see limits.go):
 //
 //	year(d)     the year of a YYYY-MM-DD date, 0 for "" (an open case)
 //	month(d)    the month, 1–12, 0 for ""
@@ -16,15 +18,13 @@ import (
 var funcNames = []string{"year", "month", "days"}
 
 func exprOptions(env any) []expr.Option {
-	return []expr.Option{
+	return append([]expr.Option{
 		expr.Env(env),
-		expr.DisableBuiltin("now"),
-		expr.DisableBuiltin("date"),
 		expr.MaxNodes(MaxNodes),
 		expr.Function("year", fnYear, new(func(string) int)),
 		expr.Function("month", fnMonth, new(func(string) int)),
 		expr.Function("days", fnDays, new(func(string, string) int)),
-	}
+	}, limitOptions()...)
 }
 
 func isFuncName(name string) bool {

@@ -198,7 +198,7 @@ type prog struct {
 
 func compileSpans(w *progWriter) (*vm.Program, []span, error) {
 	// The program has no node budget of its own: each piece had one.
-	opts := append(exprOptions(Facts{}), expr.MaxNodes(0))
+	opts := append(exprOptions(vmEnv{}), expr.MaxNodes(0))
 	p, err := expr.Compile(w.b.String(), opts...)
 	if err != nil {
 		return nil, nil, mapError(err, w.spans)

@@ -339,8 +339,8 @@ var ruleIDRe = regexp.MustCompile(`^[a-z0-9][a-z0-9_.-]*$`)
 // *RuleError values naming file, line, rule id and position.
 func Load(name string, data []byte) (*RuleSet, error) {
 	var spec ruleSetSpec
-	if err := yaml.UnmarshalWithOptions(data, &spec, yaml.Strict()); err != nil {
-		return nil, RuleSetError{{File: name, Err: errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))}}
+	if err := unmarshalYAML(data, &spec); err != nil {
+		return nil, RuleSetError{{File: name, Err: err}}
 	}
 	c := &compiler{file: name}
 	rs := c.build(&spec)
@@ -356,6 +356,20 @@ func Load(name string, data []byte) (*RuleSet, error) {
 	rs.Source = data
 	rs.fileName = name
 	return rs, nil
+}
+
+// unmarshalYAML decodes strictly; a panic of the YAML decoder on hostile
+// input (testdata/fuzz/FuzzRuleSetLimits) is an error, not a crash.
+func unmarshalYAML(data []byte, v any) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("the YAML cannot be read: %v", r)
+		}
+	}()
+	if err := yaml.UnmarshalWithOptions(data, v, yaml.Strict()); err != nil {
+		return errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	return nil
 }
 
 type compiler struct {
@@ -618,6 +632,7 @@ func factsEnv() scope {
 		f := t.Field(i)
 		sc.set(f.Tag.Get("expr"), f.Type)
 	}
+	sc.set("_budget", reflect.TypeFor[*budget]())
 	return sc
 }
 

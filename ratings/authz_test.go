@@ -114,7 +114,7 @@ func buildAuthzFixture(t *testing.T, db *bun.DB, stage int) authzFixture {
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
 			clk.set("2026-03-03")
-			o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r.ID, FiledBy: "职工 王某", Reason: "该单位拖欠加班费"})
+			o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r.ID, FiledBy: "职工 王某", Contact: "13800000001", Address: "192.0.2.10", Reason: "该单位拖欠加班费"})
 			require.NoError(t, err)
 			fx.objection = o.ID
 		}
@@ -249,6 +249,25 @@ func authzActs() []authzAct {
 		{name: "DecideObjectionRejected", stage: stObjected, allowed: authzOfficersIn, audited: true,
 			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
 				return svc.DecideObjection(ctx, a, fx.objection, false, "经核实，未发现拖欠加班费")
+			}},
+		{name: "DecideObjectionInadmissible", stage: stObjected, allowed: authzOfficersIn, audited: true,
+			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
+				_, err := svc.DecideObjections(ctx, a, ratings.DecideObjectionsParams{IDs: []int64{fx.objection},
+					Outcome: ratings.ObjectionInadmissible, Decision: "重复异议，不予受理"})
+				return err
+			}},
+		{name: "DecideObjectionsAll", stage: stObjected, allowed: authzOfficersIn, audited: true,
+			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
+				_, err := svc.DecideObjections(ctx, a, ratings.DecideObjectionsParams{RatingID: fx.rating, All: true,
+					Outcome: ratings.ObjectionRejected, Decision: "经核实，未发现拖欠加班费"})
+				return err
+			}},
+		// With an account only the rated employer objects (others object
+		// with a name and a contact, no account).
+		{name: "FileObjectionWithAccount", stage: stObjected, allowed: []string{"employer-own"}, audited: true,
+			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
+				_, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: fx.rating, Reason: "加班费已足额支付", Address: "192.0.2.20", By: &a})
+				return err
 			}},
 		{name: "Rerate", stage: stRated, allowed: authzOfficersIn, audited: true,
 			do: func(t *testing.T, svc *ratings.Service, fx authzFixture, a ratings.Actor) error {
@@ -429,17 +448,19 @@ func TestAuthzMatrix(t *testing.T) {
 func TestAuthzMatrixSample(t *testing.T) {
 	t.Parallel()
 	sample := map[string]bool{
-		"Review/county-out":                  true,
-		"ConfirmOverride/city-in":            true,
-		"Publicize/employer-own":             true,
-		"DecideObjectionUpheld/province-in":  true,
-		"DecideObjectionRejected/county-out": true,
-		"Correct/admin-out":                  true,
-		"Nominate/city-in":                   true,
-		"DecideNomination/province-in":       true,
-		"Notifications/employer-other":       true,
-		"DeclareAnnual/employer-own":         true,
-		"Rate/city-out":                      true,
+		"Review/county-out":                       true,
+		"ConfirmOverride/city-in":                 true,
+		"Publicize/employer-own":                  true,
+		"DecideObjectionUpheld/province-in":       true,
+		"DecideObjectionRejected/county-out":      true,
+		"DecideObjectionsAll/city-out":            true,
+		"FileObjectionWithAccount/employer-other": true,
+		"Correct/admin-out":                       true,
+		"Nominate/city-in":                        true,
+		"DecideNomination/province-in":            true,
+		"Notifications/employer-other":            true,
+		"DeclareAnnual/employer-own":              true,
+		"Rate/city-out":                           true,
 	}
 	n := 0
 	for _, tt := range authzMatrix() {
@@ -471,6 +492,6 @@ func TestAuthzMatrixShape(t *testing.T) {
 			require.True(t, names[n], "%s allows unknown actor %s", act.name, n)
 		}
 	}
-	require.Len(t, acts, 18)
+	require.Len(t, acts, 21)
 	require.Len(t, authzMatrix(), len(acts)*len(names))
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	neturl "net/url"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	_ "github.com/lib/pq" // PostgreSQL driver "postgres"
 	"github.com/uptrace/bun"
@@ -55,12 +57,20 @@ func Open(ctx context.Context, url string) (*bun.DB, error) {
 		sqldb.SetMaxOpenConns(1)
 		db = bun.NewDB(sqldb, sqlitedialect.New())
 	case strings.HasPrefix(url, "postgres://"), strings.HasPrefix(url, "postgresql://"):
-		sqldb, err := sql.Open("postgres", url)
+		conn, err := newPGConnector(withConnectTimeout(url))
 		if err != nil {
-			return nil, fmt.Errorf("open database: %w", err)
+			return nil, fmt.Errorf("open database %s: %w", Redact(url), err)
 		}
-		sqldb.SetMaxOpenConns(32)
-		sqldb.SetMaxIdleConns(32)
+		sqldb := sql.OpenDB(conn)
+		// A bounded pool: when the server is slow or gone, requests queue
+		// for one of PoolSize connections (each request's context bounds
+		// the wait) instead of opening connections without end. Idle
+		// connections are closed after a while, so that connections to a
+		// server that restarted are replaced rather than found broken.
+		sqldb.SetMaxOpenConns(PoolSize)
+		sqldb.SetMaxIdleConns(PoolSize)
+		sqldb.SetConnMaxIdleTime(5 * time.Minute)
+		sqldb.SetConnMaxLifetime(time.Hour)
 		db = bun.NewDB(sqldb, pgdialect.New())
 	default:
 		return nil, fmt.Errorf("open database: %q: want sqlite://PATH or postgres://…", Redact(url))
@@ -70,6 +80,28 @@ func Open(ctx context.Context, url string) (*bun.DB, error) {
 		return nil, fmt.Errorf("open database %s: %w", Redact(url), err)
 	}
 	return db, nil
+}
+
+// PoolSize is the most connections Open keeps to PostgreSQL (SQLite uses
+// one).
+const PoolSize = 32
+
+// ConnectTimeout bounds how long connecting to PostgreSQL may take, when
+// the URL does not set connect_timeout (in seconds, lib/pq's parameter).
+const ConnectTimeout = 5 * time.Second
+
+// withConnectTimeout adds connect_timeout to a PostgreSQL URL that lacks
+// one: without it, lib/pq waits for the operating system's TCP timeout
+// (minutes) when the server's host does not answer.
+func withConnectTimeout(url string) string {
+	if strings.Contains(url, "connect_timeout=") {
+		return url
+	}
+	sep := "?"
+	if strings.Contains(url, "?") {
+		sep = "&"
+	}
+	return url + sep + "connect_timeout=" + strconv.Itoa(int(ConnectTimeout/time.Second))
 }
 
 // Redact hides the passwords in a database URL or DSN, for messages and

@@ -1,10 +1,15 @@
 package ratings
 
 import (
+	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"strings"
+	"syscall"
 
 	"github.com/lib/pq"
 )
@@ -18,6 +23,9 @@ var (
 	ErrConflict = errors.New("conflict")
 	// ErrForbidden: the actor's role or region does not allow the act.
 	ErrForbidden = errors.New("forbidden")
+	// ErrUnavailable: the database cannot be reached or did not answer in
+	// time; the request may be retried later.
+	ErrUnavailable = errors.New("database unavailable")
 )
 
 // ValidationError is bad input, naming the field (and, for files, the row).
@@ -34,7 +42,8 @@ func invalid(field, format string, args ...any) error {
 }
 
 // dbError translates driver errors into the domain's: no rows is
-// ErrNotFound, a unique violation ErrConflict; a check or foreign-key
+// ErrNotFound, a unique violation ErrConflict, a database that cannot be
+// reached or timed out ErrUnavailable; a check or foreign-key
 // violation becomes a ValidationError naming the constraint. Other errors
 // pass through.
 func dbError(err error) error {
@@ -43,6 +52,9 @@ func dbError(err error) error {
 	}
 	if errors.Is(err, sql.ErrNoRows) {
 		return ErrNotFound
+	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	var pqe *pq.Error
 	if errors.As(err, &pqe) {
@@ -72,4 +84,39 @@ func cmpOr(vals ...string) string {
 		}
 	}
 	return ""
+}
+
+// IsUnavailable reports whether err says the database is unavailable:
+// ErrUnavailable, or a driver error dbError would translate to it (for
+// the read paths that return driver errors as they come).
+func IsUnavailable(err error) bool {
+	return errors.Is(err, ErrUnavailable) || unavailable(err)
+}
+
+// unavailable reports whether a driver error means the database could not
+// be reached, dropped the connection, or did not answer before the
+// deadline: connection refused or reset, a bad or closed connection, a
+// network timeout, PostgreSQL's connection exceptions (class 08), its
+// shutdown and start-up refusals (class 57P), too many connections, or
+// a statement cancelled by its timeout.
+func unavailable(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, driver.ErrBadConn) || errors.Is(err, sql.ErrConnDone) ||
+		errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) ||
+		errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, net.ErrClosed) {
+		return true
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return true
+	}
+	var oe *net.OpError
+	if errors.As(err, &oe) {
+		return true
+	}
+	var pqe *pq.Error
+	if errors.As(err, &pqe) {
+		code := string(pqe.Code)
+		return strings.HasPrefix(code, "08") || strings.HasPrefix(code, "57P") || code == "53300" || code == "57014"
+	}
+	return false
 }

@@ -221,3 +221,32 @@ type LegacyCode struct {
 	AddedBy string    `bun:"added_by"`
 	AddedAt time.Time `bun:"added_at,nullzero,default:current_timestamp"`
 }
+
+// Objection outcomes: an objection is open until an officer decides it.
+const (
+	ObjectionOpen         = "open"
+	ObjectionUpheld       = "upheld"       // the rating goes back to review
+	ObjectionRejected     = "rejected"     // verified and found unfounded
+	ObjectionInadmissible = "inadmissible" // not taken up: a duplicate, no reason given, out of scope
+)
+
+// Objection is a written, named objection (异议) to a publicized rating.
+// Contact and Address identify the objector for the office (and the
+// limits); they are never published.
+type Objection struct {
+	bun.BaseModel `bun:"table:objections"`
+
+	ID         int64      `bun:"id,pk,autoincrement" json:"id"`
+	RatingID   int64      `bun:"rating_id" json:"rating_id"`
+	FiledBy    string     `bun:"filed_by" json:"filed_by"`
+	Contact    string     `bun:"contact" json:"contact"`
+	Address    string     `bun:"address" json:"-"`
+	ByEmployer bool       `bun:"by_employer" json:"by_employer"`
+	FiledAt    time.Time  `bun:"filed_at" json:"filed_at"`
+	Reason     string     `bun:"reason" json:"reason"`
+	Evidence   string     `bun:"evidence" json:"evidence"`
+	Status     string     `bun:"status" json:"status"`
+	DecidedBy  *string    `bun:"decided_by" json:"decided_by,omitempty"`
+	DecidedAt  *time.Time `bun:"decided_at" json:"decided_at,omitempty"`
+	Decision   *string    `bun:"decision" json:"decision,omitempty"`
+}

@@ -20,6 +20,20 @@ import (
 // the matches counted or skipped, so the cap keeps every search fast.
 const SearchLimit = 1000
 
+// MaxPage is the highest page number a list takes (pages are numbered
+// from 1; 0 stands for 1). A list of 100 a page reaches its 10,000,000th
+// row, and no page number overflows an offset.
+const MaxPage = 100_000
+
+// pageOffset is the offset of a page of per rows, or a ValidationError
+// naming page when it is out of bounds.
+func pageOffset(page, per int) (int64, error) {
+	if page < 0 || page > MaxPage {
+		return 0, invalid("page", "pages run from 1 to %d, got %d", MaxPage, page)
+	}
+	return int64(max(page, 1)-1) * int64(per), nil
+}
+
 // PublicQuery filters the public list of published ratings.
 type PublicQuery struct {
 	Q       string // part of the name (matched literally, case-sensitive), or a whole code
@@ -57,20 +71,23 @@ type PublicPage struct {
 // 20261128000005_search), which triggers keep equal to the published,
 // current ratings with their employers' code, name and region.
 func (s *Service) SearchPublished(ctx context.Context, q PublicQuery) (*PublicPage, error) {
-	q.Page = max(q.Page, 1)
-	if q.PerPage <= 0 {
+	if q.PerPage < 0 || q.PerPage > 100 {
+		return nil, invalid("per_page", "from 1 to 100, got %d", q.PerPage)
+	}
+	if q.PerPage == 0 {
 		q.PerPage = 20
 	}
-	if q.PerPage > 100 {
-		return nil, invalid("per_page", "at most 100, got %d", q.PerPage)
+	off, err := pageOffset(q.Page, q.PerPage)
+	if err != nil {
+		return nil, err
 	}
-	offset := (q.Page - 1) * q.PerPage
+	q.Page = max(q.Page, 1)
+	offset := int(off)
 	if offset >= SearchLimit {
 		return nil, invalid("page", "page %d starts after the first %d results, the most a search pages through; narrow the search", q.Page, SearchLimit)
 	}
 	prefix := ""
 	if q.Region != "" {
-		var err error
 		if prefix, err = s.regionPrefix(q.Region); err != nil {
 			return nil, invalid("region", "%v", err)
 		}
@@ -98,7 +115,6 @@ func (s *Service) SearchPublished(ctx context.Context, q PublicQuery) (*PublicPa
 		if engine.CheckUSCC(t) == nil {
 			branches[0] = func(sq *bun.SelectQuery) *bun.SelectQuery { return where(sq).Where("p.uscc = ?", t) }
 		} else {
-			var err error
 			if branches, err = nameBranches(ctx, s.db, where, t); err != nil {
 				return nil, err
 			}
@@ -123,7 +139,7 @@ func (s *Service) SearchPublished(ctx context.Context, q PublicQuery) (*PublicPa
 		PublicItem
 		Total int `bun:"total"`
 	}
-	err := s.db.NewRaw("WITH "+strings.Join(with, ", ")+" SELECT u.*, "+strings.Join(count, " + ")+" AS total FROM ("+
+	err = s.db.NewRaw("WITH "+strings.Join(with, ", ")+" SELECT u.*, "+strings.Join(count, " + ")+" AS total FROM ("+
 		strings.Join(union, " UNION ALL ")+") AS u ORDER BY u.name, u.uscc LIMIT ? OFFSET ?", append(args, q.PerPage, offset)...).
 		Scan(ctx, &rows)
 	if err != nil {
@@ -238,6 +254,10 @@ func (s *Service) ListRatings(ctx context.Context, a Actor, f RatingFilter) ([]R
 	if err != nil {
 		return nil, err
 	}
+	offset, err := pageOffset(f.Page, 100)
+	if err != nil {
+		return nil, err
+	}
 	if f.Status != "" && !slices.Contains([]string{StatusRated, StatusReviewed, StatusConfirmed, StatusPublicized, StatusPublished}, f.Status) {
 		return nil, invalid("status", "unknown status %q", f.Status)
 	}
@@ -250,7 +270,7 @@ func (s *Service) ListRatings(ctx context.Context, a Actor, f RatingFilter) ([]R
 	q := s.db.NewSelect().Model(&rows).ColumnExpr("rating.*, e.uscc, e.name, e.region").
 		Join("JOIN employers AS e ON e.id = rating.employer_id").
 		Where("rating.current = ?", true).Where("e.region LIKE ?", prefix+"%").OrderExpr("rating.id").
-		Limit(100).Offset(int64(max(f.Page-1, 0) * 100))
+		Limit(100).Offset(offset)
 	if f.Period != 0 {
 		q = q.Where("rating.period = ?", f.Period)
 	}
@@ -290,19 +310,22 @@ type PublicityItem struct {
 // UnderPublicity lists the ratings under publicity now, in a region
 // ("": everywhere), 100 a page.
 func (s *Service) UnderPublicity(ctx context.Context, region string, page int) ([]PublicityItem, error) {
+	offset, err := pageOffset(page, 100)
+	if err != nil {
+		return nil, err
+	}
 	prefix := ""
 	if region != "" {
-		var err error
 		if prefix, err = s.regionPrefix(region); err != nil {
 			return nil, invalid("region", "%v", err)
 		}
 	}
 	items := []PublicityItem{}
-	err := s.db.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
+	err = s.db.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
 		ColumnExpr("r.id AS rating_id, e.uscc, e.name, e.region, r.period, r.grade, r.publicity_ends").
 		Where("r.status = ? AND r.current = ? AND r.publicity_ends >= ?", StatusPublicized, true, s.today().Format(time.DateOnly)).
 		Where("e.region LIKE ?", prefix+"%").OrderExpr("r.publicity_ends, e.name, r.id").
-		Limit(100).Offset(int64(max(page-1, 0)*100)).Scan(ctx, &items)
+		Limit(100).Offset(offset).Scan(ctx, &items)
 	if err != nil {
 		return nil, err
 	}
@@ -319,9 +342,13 @@ func (s *Service) ListEmployers(ctx context.Context, a Actor, region, q string, 
 	if err != nil {
 		return nil, err
 	}
+	offset, err := pageOffset(page, 100)
+	if err != nil {
+		return nil, err
+	}
 	out := []Employer{}
 	sq := s.db.NewSelect().Model(&out).Where("region LIKE ?", prefix+"%").OrderExpr("name, id").
-		Limit(100).Offset(int64(max(page-1, 0) * 100))
+		Limit(100).Offset(offset)
 	if t := strings.TrimSpace(q); t != "" {
 		sq = sq.Where("(name LIKE ? OR uscc = ?)", "%"+strings.NewReplacer("%", "", "_", "").Replace(t)+"%", t)
 	}

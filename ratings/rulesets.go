@@ -23,6 +23,9 @@ func (s *Service) UploadRuleSet(ctx context.Context, a Actor, name string, src [
 	if err != nil {
 		return nil, &ValidationError{Field: "rule_set", Reason: err.Error()}
 	}
+	if err := engine.Probe(rs); err != nil {
+		return nil, ruleValidation(err)
+	}
 	var out *StoredRuleSet
 	err = s.inTx(ctx, func(tx bun.Tx) error {
 		var existing StoredRuleSet
@@ -65,6 +68,35 @@ func (s *Service) UploadRuleSet(ctx context.Context, a Actor, name string, src [
 		return nil, err
 	}
 	return out, nil
+}
+
+// CheckRuleSet compiles a rule set and probes it on worst-case facts
+// (engine.Probe), without storing it: a rule set that does not compile is
+// an engine.RuleSetError, one that breaks the engine's limits a
+// *ValidationError naming the rule. Only officers and admins may check.
+func (s *Service) CheckRuleSet(a Actor, name string, src []byte) (*engine.RuleSet, error) {
+	if err := officer(a); err != nil {
+		return nil, err
+	}
+	rs, err := engine.Load(name, src)
+	if err != nil {
+		return nil, err
+	}
+	if err := engine.Probe(rs); err != nil {
+		return nil, ruleValidation(err)
+	}
+	return rs, nil
+}
+
+// ruleValidation turns an evaluation failure into a *ValidationError
+// whose field names the rule ("rule.when") and whose reason is the error.
+func ruleValidation(err error) error {
+	field := "rule_set"
+	var re *engine.RuleError
+	if errors.As(err, &re) && re.Rule != "" {
+		field = re.Rule + "." + re.Field
+	}
+	return &ValidationError{Field: field, Reason: err.Error()}
 }
 
 // ActivateRuleSet makes a stored rule set (by hash) the one a period is

@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -310,5 +311,53 @@ func TestSearchNothingPublished(t *testing.T) {
 		p, err := newService(t, db).SearchPublished(context.Background(), ratings.PublicQuery{Q: "鑫"})
 		require.NoError(t, err)
 		require.Equal(t, &ratings.PublicPage{Items: []ratings.PublicItem{}, Page: 1, PerPage: 20}, p)
+	})
+}
+
+// Every paged list takes pages from 1 to MaxPage (0 for 1); a page out of
+// bounds is refused naming page, and none wraps the offset (a page past
+// int64 once gave a negative OFFSET: PostgreSQL failed, SQLite showed the
+// first page).
+func TestPagingBounds(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		ctx := context.Background()
+		svc := newService(t, db)
+		lists := map[string]func(page int) error{
+			"search": func(page int) error {
+				_, err := svc.SearchPublished(ctx, ratings.PublicQuery{Page: page, PerPage: 20})
+				return err
+			},
+			"ratings": func(page int) error {
+				_, err := svc.ListRatings(ctx, ratings.System, ratings.RatingFilter{Page: page})
+				return err
+			},
+			"employers": func(page int) error {
+				_, err := svc.ListEmployers(ctx, ratings.System, "", "", page)
+				return err
+			},
+			"publicity": func(page int) error {
+				_, err := svc.UnderPublicity(ctx, "", page)
+				return err
+			},
+		}
+		for name, list := range lists {
+			for _, page := range []int{-1, ratings.MaxPage + 1, math.MaxInt, math.MaxInt/20 + 2} {
+				var ve *ratings.ValidationError
+				require.ErrorAs(t, list(page), &ve, "%s page %d", name, page)
+				require.Equal(t, "page", ve.Field, "%s page %d", name, page)
+			}
+			require.NoError(t, list(0), name)
+			require.NoError(t, list(1), name)
+			if name != "search" {
+				require.NoError(t, list(ratings.MaxPage), name)
+			}
+		}
+		for _, per := range []int{-1, 101, math.MaxInt} {
+			_, err := svc.SearchPublished(ctx, ratings.PublicQuery{Page: 2, PerPage: per})
+			var ve *ratings.ValidationError
+			require.ErrorAs(t, err, &ve, "per_page %d", per)
+			require.Equal(t, "per_page", ve.Field)
+		}
 	})
 }

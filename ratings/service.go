@@ -21,6 +21,10 @@ type Service struct {
 	cal     *Calendar
 	clients clientCache
 	stats   *statsCache
+	sims    simulations // running simulations (simulate.go)
+	// simulateHook, when set (by tests), is called before each employer
+	// of a simulation is evaluated.
+	simulateHook func()
 	// tokenTTL is how long a new user token is valid.
 	tokenTTL time.Duration
 }

@@ -4,10 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -385,135 +383,6 @@ func (s *Service) Notifications(ctx context.Context, a Actor, uscc string) ([]No
 		return nil, err
 	}
 	return out, nil
-}
-
-// Objection is a written, named objection to a publicized rating.
-type Objection struct {
-	bun.BaseModel `bun:"table:objections"`
-
-	ID        int64      `bun:"id,pk,autoincrement" json:"id"`
-	RatingID  int64      `bun:"rating_id" json:"rating_id"`
-	FiledBy   string     `bun:"filed_by" json:"filed_by"`
-	FiledAt   time.Time  `bun:"filed_at" json:"filed_at"`
-	Reason    string     `bun:"reason" json:"reason"`
-	Evidence  string     `bun:"evidence" json:"evidence"`
-	Status    string     `bun:"status" json:"status"`
-	DecidedBy *string    `bun:"decided_by" json:"decided_by,omitempty"`
-	DecidedAt *time.Time `bun:"decided_at" json:"decided_at,omitempty"`
-	Decision  *string    `bun:"decision" json:"decision,omitempty"`
-}
-
-// ObjectionParams is an objection as filed. Anyone may object, in writing,
-// with a name, inside the publicity period.
-type ObjectionParams struct {
-	RatingID int64
-	FiledBy  string // name (and contact) of the objector
-	Reason   string
-	Evidence string
-}
-
-// FileObjection records an objection; while it is open the rating is held
-// (not published).
-func (s *Service) FileObjection(ctx context.Context, p ObjectionParams) (*Objection, error) {
-	if strings.TrimSpace(p.FiledBy) == "" {
-		return nil, invalid("filed_by", "an objection must be named")
-	}
-	if strings.TrimSpace(p.Reason) == "" {
-		return nil, invalid("reason", "required")
-	}
-	var o *Objection
-	err := s.inTx(ctx, func(tx bun.Tx) error {
-		r, err := GetRating(ctx, tx, p.RatingID)
-		if errors.Is(err, ErrNotFound) {
-			return invalid("rating_id", "no rating %d", p.RatingID)
-		}
-		if err != nil {
-			return err
-		}
-		if r.Status != StatusPublicized || !r.Current {
-			return invalid("rating_id", "rating %d is not under publicity", r.ID)
-		}
-		if today := s.today().Format(time.DateOnly); today > string(r.PublicityEnds) {
-			return invalid("rating_id", "the publicity of rating %d ended on %s", r.ID, r.PublicityEnds)
-		}
-		o = &Objection{RatingID: r.ID, FiledBy: p.FiledBy, FiledAt: s.now().UTC(), Reason: p.Reason, Evidence: p.Evidence, Status: "open"}
-		if _, err := tx.NewInsert().Model(o).Returning("id").Exec(ctx); err != nil {
-			return fmt.Errorf("file objection: %w", dbError(err))
-		}
-		return appendAudit(ctx, tx, s.now(), Actor{Name: p.FiledBy, Role: "public"}, "objection.file",
-			fmt.Sprintf("rating:%d objection:%d", r.ID, o.ID), nil, map[string]any{"reason": p.Reason, "evidence": p.Evidence})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return o, nil
-}
-
-// DecideObjection answers an open objection. Upheld sends the rating back
-// to reviewed (to be checked and re-rated); rejected lets it go on to
-// publication. The decision must be written.
-func (s *Service) DecideObjection(ctx context.Context, a Actor, objectionID int64, upheld bool, decision string) error {
-	if err := officer(a); err != nil {
-		return err
-	}
-	if strings.TrimSpace(decision) == "" {
-		return invalid("decision", "required: the answer to the objector")
-	}
-	return s.inTx(ctx, func(tx bun.Tx) error {
-		var o Objection
-		if err := tx.NewSelect().Model(&o).Where("id = ?", objectionID).Scan(ctx); err != nil {
-			return fmt.Errorf("objection %d: %w", objectionID, dbError(err))
-		}
-		r, err := GetRating(ctx, tx, o.RatingID)
-		if err != nil {
-			return err
-		}
-		if err := s.within(a, r.Region); err != nil {
-			return err
-		}
-		status := "rejected"
-		if upheld {
-			status = "upheld"
-		}
-		now := s.now().UTC()
-		by := a.String()
-		res, err := tx.NewUpdate().Model((*Objection)(nil)).Set("status = ?, decided_by = ?, decided_at = ?, decision = ?", status, by, now, decision).
-			Where("id = ? AND status = ?", o.ID, "open").Exec(ctx)
-		if err != nil {
-			return fmt.Errorf("decide objection: %w", dbError(err))
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return fmt.Errorf("%w: objection %d is already %s", ErrConflict, o.ID, o.Status)
-		}
-		if err := appendAudit(ctx, tx, now, a, "objection."+status, fmt.Sprintf("rating:%d objection:%d", r.ID, o.ID),
-			map[string]any{"status": "open"}, map[string]any{"status": status, "decision": decision}); err != nil {
-			return err
-		}
-		if !upheld {
-			return nil
-		}
-		// The rating goes back to review: the other objections to it are
-		// answered by that too, so none is left to hold its next publicity.
-		var others []int64
-		if _, err := tx.NewUpdate().Model((*Objection)(nil)).
-			Set("status = ?, decided_by = ?, decided_at = ?, decision = ?", "upheld", by, now, "upheld with objection "+strconv.FormatInt(o.ID, 10)+": "+decision).
-			Where("rating_id = ? AND status = ?", r.ID, "open").Returning("id").Exec(ctx, &others); err != nil {
-			return fmt.Errorf("decide objection: %w", dbError(err))
-		}
-		if len(others) > 0 {
-			if err := appendAudit(ctx, tx, now, a, "objection.upheld", fmt.Sprintf("rating:%d", r.ID), nil,
-				map[string]any{"objections": others, "with": o.ID}); err != nil {
-				return err
-			}
-		}
-		if _, err := s.transition(ctx, tx, a, Ref{ID: r.ID, LockVersion: r.LockVersion}, "reopen", []string{StatusPublicized}, StatusReviewed,
-			func(q *bun.UpdateQuery, _ *RatingView) (*bun.UpdateQuery, error) {
-				return q.Set("publicized_at = NULL").Set("publicity_ends = NULL"), nil
-			}); err != nil {
-			return err
-		}
-		return s.notify(ctx, tx, r.EmployerID, r.ID, "objection_upheld", map[string]any{"decision": decision}, now)
-	})
 }
 
 // Tick publishes every publicized rating whose publicity has ended with no

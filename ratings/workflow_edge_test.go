@@ -411,7 +411,7 @@ func TestConfirmOverride(t *testing.T) {
 			n, _, err := b.svc.Publicize(ctx, county, ratings.PublicizeParams{Period: 2025, IDs: []int64{v.ID}})
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
-			o, err := b.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: v.ID, FiledBy: "本单位 法务", Reason: "举报不实"})
+			o, err := b.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: v.ID, FiledBy: "本单位 法务", Contact: "fawu@example.com", Address: "192.0.2.10", Reason: "举报不实"})
 			require.NoError(t, err)
 			require.NoError(t, b.svc.DecideObjection(ctx, county, o.ID, true, "经核实举报不实"))
 			back := b.get(t, v.ID)
@@ -464,16 +464,16 @@ func TestPublicityWindow(t *testing.T) {
 		require.Equal(t, 3, n)
 		require.Equal(t, "2026-02-26", ends)
 		object := func(id int64) error {
-			_, err := b.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: id, FiledBy: "职工 赵某", Reason: "存在欠薪"})
+			_, err := b.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: id, FiledBy: "职工 赵某", Contact: "13800000002", Address: "192.0.2.11", Reason: "存在欠薪"})
 			return err
 		}
 
 		edgeSetClock(b.clk, "2026-02-26 23:59:00") // the last minute of the last day
 		require.NoError(t, object(ids[0]))
 		edgeSetClock(b.clk, "2026-02-27 00:01:00")
-		requireField(t, object(ids[1]), "rating_id")
+		require.ErrorIs(t, object(ids[1]), ratings.ErrNotFound)
 		b.clk.set("2026-02-27")
-		requireField(t, object(ids[1]), "rating_id")
+		require.ErrorIs(t, object(ids[1]), ratings.ErrNotFound)
 
 		published, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
@@ -493,7 +493,7 @@ func TestPublicityWindow(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 1, published)
 		require.Equal(t, ratings.StatusPublished, b.get(t, ids[0]).Status)
-		requireField(t, object(ids[0]), "rating_id")
+		require.ErrorIs(t, object(ids[0]), ratings.ErrNotFound, "published: no longer under publicity")
 	})
 }
 

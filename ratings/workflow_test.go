@@ -124,14 +124,14 @@ func TestWholePeriod(t *testing.T) {
 		cur = currentRatings(t, db, 2025)
 		// An objection to codes[2] (C) is upheld; one to codes[3] is rejected.
 		clk.set("2026-02-13")
-		o1, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[2]].ID, FiledBy: "某某公司 张经理", Reason: "拒不整改系误认定", Evidence: "整改回执"})
+		o1, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[2]].ID, FiledBy: "某某公司 张经理", Contact: "zhang@example.com", Address: "192.0.2.10", Reason: "拒不整改系误认定", Evidence: "整改回执"})
 		require.NoError(t, err)
-		o2, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[3]].ID, FiledBy: "职工 李某", Reason: "该公司拖欠工资"})
+		o2, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[3]].ID, FiledBy: "职工 李某", Contact: "13800000002", Address: "192.0.2.11", Reason: "该公司拖欠工资"})
 		require.NoError(t, err)
-		_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[3]].ID, Reason: "匿名"})
+		_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[3]].ID, Contact: "13800000003", Address: "192.0.2.12", Reason: "匿名"})
 		requireField(t, err, "filed_by")
 
-		o3, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[2]].ID, FiledBy: "某某公司 李律师", Reason: "同上"})
+		o3, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[2]].ID, FiledBy: "某某公司 李律师", Contact: "li@example.com", Address: "192.0.2.13", Reason: "同上"})
 		require.NoError(t, err)
 		require.NoError(t, svc.DecideObjection(ctx, county, o1.ID, true, "经核实，已按期整改，重新评定"))
 		var o3after ratings.Objection
@@ -169,8 +169,8 @@ func TestWholePeriod(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, 5, published)
 		// Too late to object to those.
-		_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[0]].ID, FiledBy: "x", Reason: "y"})
-		requireField(t, err, "rating_id")
+		_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[0]].ID, FiledBy: "x", Contact: "13800000004", Address: "192.0.2.14", Reason: "y"})
+		require.ErrorIs(t, err, ratings.ErrNotFound)
 		clk.set("2026-03-04")
 		published, err = svc.Tick(ctx)
 		require.NoError(t, err)

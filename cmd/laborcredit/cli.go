@@ -56,6 +56,7 @@ func rootCommand() *command {
 			userCommand(),
 			apikeyCommand(),
 			auditCommand(),
+			backupCommand(),
 		},
 	}
 }

@@ -389,7 +389,9 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 	}
 	var objections []filed
 	for i, c := range cs {
-		p := ratings.ObjectionParams{RatingID: c.ID, FiledBy: c.Name + " 法务部 张律师（电话已登记）",
+		// The employer objects with its own account: no name or contact to give.
+		p := ratings.ObjectionParams{RatingID: c.ID, Address: "127.0.0.1",
+			By:     &ratings.Actor{Name: "法务部 张律师", Role: ratings.RoleEmployer, Region: c.Region, USCC: c.USCC},
 			Reason: "本单位已在责令改正期限内整改完毕并补发工资，不应评为" + c.Grade + "级", Evidence: "整改报告、工资补发银行凭证"}
 		decision := "经复核，该单位已按期整改，原评定所依据的情形证据不足，异议成立，退回重新审核"
 		if i == 1 {
@@ -403,8 +405,8 @@ func (d *demo) runPeriods(ctx context.Context, out io.Writer, step func(string, 
 		objections = append(objections, filed{o.ID, c, i == 0, decision})
 	}
 	for _, a := range as {
-		o, err := d.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: a.ID, FiledBy: "职工 王某（电话已登记）",
-			Reason: "该单位2025年曾拖欠加班工资", Evidence: "工资条照片"})
+		o, err := d.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: a.ID, FiledBy: "职工 王某", Contact: "138 0000 0000",
+			Address: "127.0.0.1", Reason: "该单位2025年曾拖欠加班工资", Evidence: "工资条照片"})
 		if err != nil {
 			return err
 		}

@@ -32,7 +32,7 @@ func rulesCommand() *command {
 }
 
 func rulesCheck(_ context.Context, e *env, args []string) error {
-	fs := newFlags(e, "rules check", "laborcredit rules check FILE...  (rule sets; NAME_test.yaml files are parsed, not run)")
+	fs := newFlags(e, "rules check", "laborcredit rules check FILE...  (rule sets, probed for the engine's limits on worst-case facts and on the facts of their NAME_test.yaml cases, which are not run)")
 	files, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -46,6 +46,9 @@ func rulesCheck(_ context.Context, e *env, args []string) error {
 			// A glob such as scoring-rules/*.yaml takes in the test files:
 			// check that they parse and that their rule set loads.
 			tf, err := engine.LoadTestFile(f)
+			if err == nil {
+				err = engine.Probe(tf.RuleSet, tf.Facts()...)
+			}
 			if err != nil {
 				failed++
 				fmt.Fprintln(e.stderr, err)
@@ -67,6 +70,11 @@ func rulesCheck(_ context.Context, e *env, args []string) error {
 			}
 			continue
 		}
+		if err := engine.Probe(rs, caseFacts(f)...); err != nil {
+			failed++
+			fmt.Fprintln(e.stderr, err)
+			continue
+		}
 		fmt.Fprintf(e.stdout, "ok %s: %s v%d, %s, %s, %s, %s\n", f, rs.ID, rs.Version,
 			plural(len(rs.Rules()), "rule"), plural(len(rs.Awards()), "award"), rs.Evaluator(), rs.Hash)
 	}
@@ -75,6 +83,21 @@ func rulesCheck(_ context.Context, e *env, args []string) error {
 		return errSilent
 	}
 	return nil
+}
+
+// caseFacts returns the facts of the test cases beside a rule-set file
+// (NAME_test.yaml), none when there is no such file or it does not load
+// (rules test reports that).
+func caseFacts(ruleSet string) []*engine.Facts {
+	path := strings.TrimSuffix(ruleSet, ".yaml") + "_test.yaml"
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	tf, err := engine.LoadTestFile(path)
+	if err != nil {
+		return nil
+	}
+	return tf.Facts()
 }
 
 func rulesTest(_ context.Context, e *env, args []string) error {

@@ -866,3 +866,37 @@ func TestRulesSimulate(t *testing.T) {
 		require.Equal(t, "laborcredit: rules simulate: give --draft, and either --base and --facts, or --period\nRun with --help for usage.\n", got.stderr)
 	})
 }
+
+// rules check refuses a rule set that breaks the engine's limits, on
+// worst-case facts or on the facts of its own test cases, naming the rule.
+func TestRulesCheckRefusesBombs(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, when, cases, stderr string
+	}{
+		{name: "repeat", when: `len(repeat("0123456789", 100000000)) > 0`, stderr: "bomb when: rule set limit exceeded: repeat would build"},
+		{name: "nested loops over the largest facts", when: `count(cases, {count(cases, {count(cases, {.criminal}) == 7}) == 7}) == 7`,
+			stderr: "bomb when: rule set limit exceeded: work budget exceeded"},
+		{name: "a bomb only its own test case sets off", when: `len(employer.name) > 100 and len(repeat(employer.name, 1000)) > 0`,
+			cases:  "cases:\n  - name: a long name\n    facts: {period: 2026, employer: {uscc: 91420102MA4K12345G, name: '" + strings.Repeat("名", 200) + "', region: '420102'}}\n    want: {grade: B}\n",
+			stderr: "bomb when: rule set limit exceeded: repeat would build"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			src := "id: bomb-set\ngrades: [A, B]\nrules:\n  - id: bomb\n    when: '" + tt.when + "'\n    cap: B\n    reason: x\n"
+			path := writeFile(t, dir, "bomb.yaml", src)
+			files := []string{path}
+			if tt.cases != "" {
+				files = append(files, writeFile(t, dir, "bomb_test.yaml", tt.cases))
+			}
+			for _, f := range files {
+				got := runCLI(t, "", "rules", "check", f)
+				require.Equal(t, exitFailure, got.code, got.stdout)
+				require.Contains(t, got.stderr, tt.stderr)
+				require.Contains(t, got.stderr, path+":5: bomb when")
+			}
+		})
+	}
+}

@@ -9,7 +9,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"laborcredit/api"
 	"laborcredit/ratings"
@@ -24,12 +27,28 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	dbf := dbFlag(fs)
 	addr := fs.String("addr", "", "listen address (default $LABORCREDIT_ADDR, else 127.0.0.1:8080)")
 	tick := fs.Duration("tick", time.Minute, "how often to publish ratings whose publicity has ended (0: never)")
+	metricsToken := fs.String("metrics-token", "", "bearer token that GET /metrics requires (default $LABORCREDIT_METRICS_TOKEN; "+
+		"unset: /metrics answers 404 on --addr)")
+	metricsAddr := fs.String("metrics-addr", "", "separate listen address for GET /metrics (default $LABORCREDIT_METRICS_ADDR; unset: none); "+
+		"open unless --metrics-token is set")
+	proxies := fs.String("trusted-proxies", "", "comma-separated addresses or CIDRs of reverse proxies whose X-Forwarded-For names the client, "+
+		"for the per-address limits (default $LABORCREDIT_TRUSTED_PROXIES; unset: none, the peer is the client)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) > 0 {
 		return usagef("serve: unexpected argument %q", pos[0])
+	}
+	so := serveOptions{metricsToken: cmp.Or(*metricsToken, os.Getenv("LABORCREDIT_METRICS_TOKEN")),
+		metricsAddr: cmp.Or(*metricsAddr, os.Getenv("LABORCREDIT_METRICS_ADDR"))}
+	for p := range strings.SplitSeq(cmp.Or(*proxies, os.Getenv("LABORCREDIT_TRUSTED_PROXIES")), ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			so.trustedProxies = append(so.trustedProxies, p)
+		}
+	}
+	if err := api.CheckTrustedProxies(so.trustedProxies); err != nil {
+		return usagef("serve: --trusted-proxies: %v", err)
 	}
 	logger := slog.New(slog.NewJSONHandler(e.stderr, nil))
 	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{Logger: logger})
@@ -42,20 +61,46 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	return serveOn(ctx, e, ln, svc, logger, *tick, nil)
+	return serveWith(ctx, e, ln, svc, logger, *tick, nil, so)
+}
+
+// serveOptions are serve's options for the metrics and proxies.
+type serveOptions struct {
+	metricsToken   string   // api.Options.MetricsToken
+	metricsAddr    string   // a listener of its own for /metrics; "": none
+	trustedProxies []string // api.Options.TrustedProxies
 }
 
 // serveOn serves until ctx ends, then shuts down gracefully: in-flight
 // requests finish, the query log is flushed. ready, if set, is called once
 // the server listens.
 func serveOn(ctx context.Context, e *env, ln net.Listener, svc *ratings.Service, logger *slog.Logger, tick time.Duration, ready func()) error {
+	return serveWith(ctx, e, ln, svc, logger, tick, ready, serveOptions{})
+}
+
+func serveWith(ctx context.Context, e *env, ln net.Listener, svc *ratings.Service, logger *slog.Logger, tick time.Duration, ready func(),
+	so serveOptions) error {
 	qlog := ratings.NewQueryLog(svc.DB(), func(err error) { logger.Error("query log", slog.Any("error", err)) })
-	handler := api.New(svc, api.Options{Logger: logger, QueryLog: qlog})
+	reg := prometheus.NewRegistry()
+	handler := api.New(svc, api.Options{Logger: logger, QueryLog: qlog, Registry: reg, MetricsToken: so.metricsToken,
+		TrustedProxies: so.trustedProxies})
 	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second,
 		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
 	fmt.Fprintf(e.stdout, "serving on http://%s (API under /api/v1, OpenAPI at /api/v1/openapi.json)\n", ln.Addr())
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(ln) }()
+	if so.metricsAddr != "" {
+		mln, err := net.Listen("tcp", so.metricsAddr)
+		if err != nil {
+			_ = srv.Close()
+			qlog.Close()
+			return fmt.Errorf("metrics listener: %w", err)
+		}
+		msrv := &http.Server{Handler: api.MetricsHandler(reg, so.metricsToken), ReadHeaderTimeout: 10 * time.Second}
+		defer msrv.Close()
+		fmt.Fprintf(e.stdout, "metrics on http://%s/metrics\n", mln.Addr())
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	// The public statistics are summed in memory from one query that reads
 	// every published rating; load it now rather than on the first visitor.
 	go func() {

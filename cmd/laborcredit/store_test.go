@@ -17,6 +17,10 @@ import (
 )
 
 // migrate up, down and up on an empty database of each dialect.
+// migrationList matches bun's description of a migration group: up to
+// five by name, more as "N migrations (FIRST ... LAST)".
+const migrationList = `(20261128000001_schema(, \d{14}_\w+)*|\d+ migrations \(20261128000001 \.\.\. \d{14}\))`
+
 func TestMigrateCommand(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
@@ -36,13 +40,13 @@ func TestMigrateCommand(t *testing.T) {
 
 			got = runCLI(t, "", "migrate", "up", "--db", url)
 			require.Equal(t, exitOK, got.code, got.stderr)
-			require.Regexp(t, `^applied group #1 \(20261128000001_schema(, \d{14}_\w+)*\)\n$`, got.stdout)
+			require.Regexp(t, `^applied group #1 \(`+migrationList+`\)\n$`, got.stdout)
 			got = runCLI(t, "", "migrate", "up", "--db", url)
 			require.Equal(t, "the database is up to date\n", got.stdout)
 
 			got = runCLI(t, "", "migrate", "down", "--db", url)
 			require.Equal(t, exitOK, got.code, got.stderr)
-			require.Regexp(t, `^rolled back group #1 \(20261128000001_schema(, \d{14}_\w+)*\)\n$`, got.stdout)
+			require.Regexp(t, `^rolled back group #1 \(`+migrationList+`\)\n$`, got.stdout)
 			got = runCLI(t, "", "migrate", "down", "--db", url)
 			require.Equal(t, "nothing to roll back\n", got.stdout)
 
@@ -127,10 +131,37 @@ func TestStorageCommands(t *testing.T) {
 			require.Equal(t, exitOK, got.code, got.stderr)
 			require.Equal(t, "published 39 ratings\n", got.stdout, "all but the one with an open objection")
 
+			// The open objection is found inadmissible: the hold is released.
+			decideOpenInadmissible(t, url)
+			got = runCLI(t, "", "workflow", "tick", "--db", url)
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "published 1 rating\n", got.stdout, "an inadmissible objection holds nothing")
+
 			got = runCLI(t, "", "audit", "verify", "--db", url)
 			require.Equal(t, exitOK, got.code, got.stderr)
 			require.Regexp(t, `^audit log intact: \d+ entries\n$`, got.stdout)
 		})
+	}
+}
+
+// decideOpenInadmissible marks every open objection inadmissible, rating
+// by rating, in one decision each.
+func decideOpenInadmissible(t *testing.T, url string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := ratings.Open(ctx, url)
+	require.NoError(t, err)
+	defer db.Close()
+	svc, err := ratings.NewService(db, ratings.ServiceParams{})
+	require.NoError(t, err)
+	var held []int64
+	require.NoError(t, db.NewSelect().Model((*ratings.Objection)(nil)).ColumnExpr("DISTINCT rating_id").
+		Where("status = ?", ratings.ObjectionOpen).Scan(ctx, &held))
+	require.Len(t, held, 1)
+	for _, id := range held {
+		_, err := svc.DecideObjections(ctx, ratings.System, ratings.DecideObjectionsParams{RatingID: id, All: true,
+			Outcome: ratings.ObjectionInadmissible, Decision: "异议未说明具体事实和理由，不予受理"})
+		require.NoError(t, err)
 	}
 }
 
@@ -207,9 +238,9 @@ func runProcedure(t *testing.T, url string) {
 	n, _, err := svc.Publicize(ctx, ratings.System, ratings.PublicizeParams{Period: 2026, Region: ratings.AllRegions})
 	require.NoError(t, err)
 	require.Equal(t, 40, n)
-	_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[1].ID, FiledBy: "职工 王某", Reason: "评定有误"})
+	_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[1].ID, FiledBy: "职工 王某", Contact: "13800000001", Address: "192.0.2.10", Reason: "评定有误"})
 	require.NoError(t, err)
-	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[2].ID, FiledBy: "职工 赵某", Reason: "评定有误"})
+	o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: rs[2].ID, FiledBy: "职工 赵某", Contact: "13800000002", Address: "192.0.2.11", Reason: "评定有误"})
 	require.NoError(t, err)
 	require.NoError(t, svc.DecideObjection(ctx, ratings.System, o.ID, false, "经核实，评定无误"))
 }
