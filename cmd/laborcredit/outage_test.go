@@ -40,7 +40,9 @@ func TestDatabaseOutage(t *testing.T) {
 	require.NoError(t, err)
 	qlog := ratings.NewQueryLog(db, nil)
 	t.Cleanup(qlog.Close)
-	srv := httptest.NewServer(api.New(svc, api.Options{QueryLog: qlog}))
+	// 200 requests at once from one address: above the public limits.
+	limits := api.IPLimits{GetPerSecond: 1e6, GetBurst: 1e6, PostPerSecond: 1e6, PostBurst: 1e6}
+	srv := httptest.NewServer(api.New(svc, api.Options{QueryLog: qlog, PublicLimits: limits}))
 	t.Cleanup(srv.Close)
 
 	tr := &http.Transport{MaxIdleConnsPerHost: 256}
