@@ -248,17 +248,31 @@ func (q *QueryLog) writeBatch(batch []queryEntry) []queryEntry {
 		q.pending.Add(-int64(len(batch)))
 		return nil
 	}
+	if perr := q.probeFor(5 * time.Second); perr != nil {
+		// Not a bad row: the database does not answer.
+		q.p.OnError(fmt.Errorf("query log: %d entries held, to be retried: %w", len(batch), err))
+		return batch
+	}
 	var failed []queryEntry
 	var errs []error
-	for _, e := range batch {
+	for i, e := range batch {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		row := e
 		rowErr := q.insert(ctx, &row)
 		if rowErr != nil {
 			reduced := e.reduced()
-			if rerr := q.insert(ctx, &reduced); rerr != nil {
+			rerr := q.insert(ctx, &reduced)
+			switch {
+			case errors.Is(rerr, context.DeadlineExceeded):
+				// The database stopped answering: hold the rest untried.
+				cancel()
+				held := append(failed, batch[i:]...)
+				q.p.OnError(fmt.Errorf("query log: %d entries held, to be retried: %w", len(held), rerr))
+				q.pending.Add(-int64(len(batch) - len(held)))
+				return held
+			case rerr != nil:
 				failed, errs = append(failed, e), append(errs, rerr)
-			} else {
+			default:
 				q.p.OnError(fmt.Errorf("query log: entry written in reduced form: %s: %w", e, rowErr))
 			}
 		}
@@ -268,9 +282,7 @@ func (q *QueryLog) writeBatch(batch []queryEntry) []queryEntry {
 		q.pending.Add(-int64(len(batch)))
 		return nil
 	}
-	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if (len(failed) == len(batch) && len(batch) > 1) || q.probe(ctx) != nil {
+	if (len(failed) == len(batch) && len(batch) > 1) || q.probeFor(5*time.Second) != nil {
 		q.p.OnError(fmt.Errorf("query log: %d entries held, to be retried: %w", len(failed), errs[0]))
 		q.pending.Add(-int64(len(batch) - len(failed)))
 		return failed
@@ -287,9 +299,11 @@ func (q *QueryLog) insert(ctx context.Context, model any) error {
 	return dbError(err)
 }
 
-// probe reads the log's table, to tell a row the database refuses from a
-// database that cannot be reached.
-func (q *QueryLog) probe(ctx context.Context) error {
+// probeFor reads the log's table, to tell a row the database refuses from
+// a database that cannot be reached or has no log table.
+func (q *QueryLog) probeFor(timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	var n int
 	return q.db.NewSelect().Table("query_log").ColumnExpr("count(*)").Where("id < 0").Scan(ctx, &n)
 }
