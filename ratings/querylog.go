@@ -28,7 +28,8 @@ const (
 )
 
 // ErrQueryLogUnavailable: the query log cannot take an entry (it holds
-// Capacity entries it has not been able to write, or it is closed). A
+// Capacity entries or MaxBytes it has not been able to write, or it is
+// closed). A
 // credit answer must not be given unlogged; the API answers 503.
 var ErrQueryLogUnavailable = errors.New("query log unavailable")
 
@@ -42,6 +43,9 @@ type QueryLogParams struct {
 	// Capacity is how many entries may wait to be written, queued or held
 	// after a failed write; Log refuses more. Default 20,000.
 	Capacity int
+	// MaxBytes bounds the memory of the entries waiting, in bytes (about:
+	// their values plus 64 each); Log refuses more. Default 64 MiB.
+	MaxBytes int64
 	// FlushEvery is how often queued entries are written (also every 500
 	// entries). Default 200 ms.
 	FlushEvery time.Duration
@@ -63,6 +67,7 @@ type QueryLog struct {
 	p       QueryLogParams
 	ch      chan queryEntry
 	pending atomic.Int64 // entries taken by Log, neither written nor reported yet
+	bytes   atomic.Int64 // their size (entrySize)
 	stalled atomic.Bool  // the last write found the log unwritable
 	mu      sync.RWMutex // Log holds it to send, Close to close ch
 	closed  bool
@@ -98,6 +103,9 @@ func NewQueryLogWith(db bun.IDB, p QueryLogParams) *QueryLog {
 	if p.Capacity <= 0 {
 		p.Capacity = 20000
 	}
+	if p.MaxBytes <= 0 {
+		p.MaxBytes = 64 << 20
+	}
 	if p.FlushEvery <= 0 {
 		p.FlushEvery = 200 * time.Millisecond
 	}
@@ -132,6 +140,11 @@ func (q *QueryLog) Log(clientID int64, endpoint string, codes []string, result s
 		q.pending.Add(-1)
 		return fmt.Errorf("query log: %d entries wait to be written: %w", q.p.Capacity, ErrQueryLogUnavailable)
 	}
+	if size := e.size(); q.bytes.Add(size) > q.p.MaxBytes {
+		q.bytes.Add(-size)
+		q.pending.Add(-1)
+		return fmt.Errorf("query log: %d bytes wait to be written: %w", q.p.MaxBytes, ErrQueryLogUnavailable)
+	}
 	q.ch <- e // never blocks: the channel holds Capacity entries
 	return nil
 }
@@ -143,7 +156,7 @@ func (q *QueryLog) Healthy() bool {
 	q.mu.RLock()
 	closed := q.closed
 	q.mu.RUnlock()
-	return !closed && !q.stalled.Load() && q.pending.Load() < int64(q.p.Capacity)
+	return !closed && !q.stalled.Load() && q.pending.Load() < int64(q.p.Capacity) && q.bytes.Load() < q.p.MaxBytes
 }
 
 // Close writes what is queued and stops the writer. Entries it cannot
@@ -212,7 +225,7 @@ func (q *QueryLog) closing(buf []queryEntry) {
 	for _, e := range buf {
 		q.p.OnError(fmt.Errorf("query log: entry not written at shutdown: %s: %w", e, ErrQueryLogUnavailable))
 	}
-	q.pending.Add(-int64(len(buf)))
+	q.release(buf, nil)
 }
 
 // write writes buf in batches and returns the entries it holds because
@@ -245,7 +258,7 @@ func (q *QueryLog) writeBatch(batch []queryEntry) []queryEntry {
 	err := q.insert(ctx, &rows)
 	cancel()
 	if err == nil {
-		q.pending.Add(-int64(len(batch)))
+		q.release(batch, nil)
 		return nil
 	}
 	if perr := q.probeFor(5 * time.Second); perr != nil {
@@ -268,7 +281,7 @@ func (q *QueryLog) writeBatch(batch []queryEntry) []queryEntry {
 				cancel()
 				held := append(failed, batch[i:]...)
 				q.p.OnError(fmt.Errorf("query log: %d entries held, to be retried: %w", len(held), rerr))
-				q.pending.Add(-int64(len(batch) - len(held)))
+				q.release(batch, held)
 				return held
 			case rerr != nil:
 				failed, errs = append(failed, e), append(errs, rerr)
@@ -279,20 +292,37 @@ func (q *QueryLog) writeBatch(batch []queryEntry) []queryEntry {
 		cancel()
 	}
 	if len(failed) == 0 {
-		q.pending.Add(-int64(len(batch)))
+		q.release(batch, nil)
 		return nil
 	}
 	if (len(failed) == len(batch) && len(batch) > 1) || q.probeFor(5*time.Second) != nil {
 		q.p.OnError(fmt.Errorf("query log: %d entries held, to be retried: %w", len(failed), errs[0]))
-		q.pending.Add(-int64(len(batch) - len(failed)))
+		q.release(batch, failed)
 		return failed
 	}
 	for i, e := range failed {
 		q.p.OnError(fmt.Errorf("query log: entry not written: %s: %w", e, errs[i]))
 	}
-	q.pending.Add(-int64(len(batch)))
+	q.release(batch, nil)
 	return nil
 }
+
+// release counts the entries of done, but those of held, as no longer
+// waiting.
+func (q *QueryLog) release(done, held []queryEntry) {
+	var n int64
+	for _, e := range done {
+		n += e.size()
+	}
+	for _, e := range held {
+		n -= e.size()
+	}
+	q.pending.Add(-int64(len(done) - len(held)))
+	q.bytes.Add(-n)
+}
+
+// size is about what an entry takes in memory, in bytes.
+func (e queryEntry) size() int64 { return int64(64 + len(e.Endpoint) + len(e.Codes) + len(e.Result)) }
 
 func (q *QueryLog) insert(ctx context.Context, model any) error {
 	_, err := q.db.NewInsert().Model(model).Exec(ctx)

@@ -269,3 +269,35 @@ func TestQueryLogReducedForm(t *testing.T) {
 		require.ErrorContains(t, errs[0], "endpoint too long")
 	})
 }
+
+// TestQueryLogBytesBound: what waits to be written is bounded in bytes
+// too: large entries are refused once MaxBytes wait, and written when the
+// log can be written again.
+func TestQueryLogBytesBound(t *testing.T) {
+	t.Parallel()
+	db := ratingstest.SQLite(t)
+	ctx := context.Background()
+	_, ids := newClients(t, db, 1)
+	qlog := ratings.NewQueryLogWith(db, ratings.QueryLogParams{MaxBytes: 200 << 10, OnError: func(error) {}})
+	t.Cleanup(qlog.Close)
+	_, err := db.ExecContext(ctx, "ALTER TABLE query_log RENAME TO query_log_away")
+	require.NoError(t, err)
+	big := make([]string, 1000)
+	for i := range big {
+		big[i] = strings.Repeat("9", 100)
+	}
+	n := 0
+	for ; n < 10; n++ {
+		if err := qlog.Log(ids[0], "credit/batch", big, "invalid", time.Now()); err != nil {
+			require.ErrorIs(t, err, ratings.ErrQueryLogUnavailable)
+			break
+		}
+	}
+	require.Equal(t, 3, n, "three entries of about 64 KiB fit in 200 KiB")
+	require.Eventually(t, func() bool { return !qlog.Healthy() }, 5*time.Second, 10*time.Millisecond)
+	_, err = db.ExecContext(ctx, "ALTER TABLE query_log_away RENAME TO query_log")
+	require.NoError(t, err)
+	require.Eventually(t, qlog.Healthy, 10*time.Second, 20*time.Millisecond)
+	require.Eventually(t, func() bool { return len(queryLogRows(t, db, ids[0])) == 3 }, 5*time.Second, 20*time.Millisecond)
+	require.NoError(t, qlog.Log(ids[0], "credit/batch", big, "invalid", time.Now()), "room again")
+}
