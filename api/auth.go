@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"golang.org/x/time/rate"
 
 	"laborcredit/ratings"
 )
@@ -43,6 +43,11 @@ func (s *server) requireClient(c *gin.Context) {
 		writeError(c, s.log, &httpError{status: http.StatusTooManyRequests, detail: "rate limit of this key exceeded"})
 		return
 	}
+	if !s.qlog.Healthy() {
+		// Refused before any work: the answer could not be logged.
+		writeUnlogged(c, s.log)
+		return
+	}
 	c.Set(clientKey, cl)
 	c.Next()
 }
@@ -62,25 +67,16 @@ func actor(c *gin.Context) ratings.Actor { return c.MustGet(actorKey).(ratings.A
 
 func client(c *gin.Context) *ratings.APIClient { return c.MustGet(clientKey).(*ratings.APIClient) }
 
-// bucket is a token bucket: rate tokens a second, a burst of twice that.
-type bucket struct {
-	mu     sync.Mutex
-	tokens float64
-	last   time.Time
-}
+// Client limiter bounds: at most clientLimiters clients' buckets are
+// held, a bucket unused for clientIdle is forgotten (any bucket of a rate
+// of 2 ÷ 600 requests a second or more has refilled by then).
+const (
+	clientLimiters = 10000
+	clientIdle     = 10 * time.Minute
+)
 
-// take spends one token of the client's bucket, or says how long to wait.
+// take spends one request of the client's rate limit — RateLimit requests
+// a second, bursts of twice that (at least 1) — or says how long to wait.
 func (s *server) take(cl *ratings.APIClient) time.Duration {
-	v, _ := s.limits.LoadOrStore(cl.ID, &bucket{tokens: 2 * cl.RateLimit, last: s.now()})
-	b := v.(*bucket)
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	now := s.now()
-	b.tokens = math.Min(2*cl.RateLimit, b.tokens+now.Sub(b.last).Seconds()*cl.RateLimit)
-	b.last = now
-	if b.tokens >= 1 {
-		b.tokens--
-		return 0
-	}
-	return time.Duration((1 - b.tokens) / cl.RateLimit * float64(time.Second))
+	return s.limits.take(cl.ID, s.now(), rate.Limit(cl.RateLimit), int(2*cl.RateLimit))
 }

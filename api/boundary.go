@@ -69,8 +69,9 @@ func (s *server) checkCreditInput(c *gin.Context) {
 		if endpoint == "credit/:uscc" {
 			endpoint = "credit"
 		}
-		s.logQuery(client(c), endpoint, nil, "invalid")
-		writeError(c, s.log, err)
+		if s.logQuery(c, client(c), endpoint, nil, "invalid") {
+			writeError(c, s.log, err)
+		}
 		return
 	}
 	c.Next()

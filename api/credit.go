@@ -2,6 +2,7 @@ package api
 
 import (
 	"errors"
+	"log/slog"
 	"net/http"
 	"strconv"
 
@@ -16,13 +17,16 @@ func (s *server) creditOne(c *gin.Context) {
 	cl := client(c)
 	code, err := s.pathCode(c)
 	if err != nil {
-		s.logQuery(cl, "credit", []string{code}, "invalid")
-		writeError(c, s.log, err)
+		if s.logQuery(c, cl, "credit", []string{code}, "invalid") {
+			writeError(c, s.log, err)
+		}
 		return
 	}
 	if asOf := c.Query("as_of"); asOf != "" {
 		cr, err := s.svc.CreditAsOf(c.Request.Context(), code, asOf)
-		s.logQuery(cl, "credit?as_of="+asOf, []string{code}, resultOf(err))
+		if !s.logQuery(c, cl, "credit?as_of="+asOf, []string{code}, resultOf(err)) {
+			return
+		}
 		if err != nil {
 			writeError(c, s.log, err)
 			return
@@ -31,7 +35,9 @@ func (s *server) creditOne(c *gin.Context) {
 		return
 	}
 	doc, err := s.svc.CreditDocument(c.Request.Context(), code)
-	s.logQuery(cl, "credit", []string{code}, resultOf(err))
+	if !s.logQuery(c, cl, "credit", []string{code}, resultOf(err)) {
+		return
+	}
 	if err != nil {
 		writeError(c, s.log, notPublished(err, code))
 		return
@@ -59,9 +65,27 @@ func resultOf(err error) string {
 	return "error"
 }
 
-func (s *server) logQuery(cl *ratings.APIClient, endpoint string, codes []string, result string) {
+// logQuery logs a client's query before it is answered. If the query log
+// cannot take it, the query is refused with 503 and Retry-After instead
+// (every answered credit query is logged) and logQuery returns false.
+func (s *server) logQuery(c *gin.Context, cl *ratings.APIClient, endpoint string, codes []string, result string) bool {
+	if err := s.qlog.Log(cl.ID, endpoint, codes, result, s.now()); err != nil {
+		s.log.ErrorContext(c.Request.Context(), "credit query refused: query log unavailable", slog.Int64("client_id", cl.ID), slog.Any("error", err))
+		writeUnlogged(c, s.log)
+		return false
+	}
 	s.metrics.credit.WithLabelValues(creditLabels(cl.Kind, result)).Inc()
-	s.qlog.Log(cl.ID, endpoint, codes, result, s.now())
+	return true
+}
+
+// queryLogRetry is the Retry-After of a query refused because the query
+// log cannot be written, in seconds.
+const queryLogRetry = 5
+
+func writeUnlogged(c *gin.Context, log *slog.Logger) {
+	c.Header("Retry-After", strconv.Itoa(queryLogRetry))
+	writeError(c, log, &httpError{status: http.StatusServiceUnavailable,
+		detail: "the query log cannot be written now, and no credit query is answered unlogged; retry later"})
 }
 
 type batchRequest struct {
@@ -71,14 +95,16 @@ type batchRequest struct {
 func (s *server) creditBatch(c *gin.Context) {
 	var req batchRequest
 	if err := bindJSON(c, &req); err != nil {
-		s.logQuery(client(c), "credit/batch", nil, "invalid")
-		writeError(c, s.log, err)
+		if s.logQuery(c, client(c), "credit/batch", nil, "invalid") {
+			writeError(c, s.log, err)
+		}
 		return
 	}
 	items, err := s.svc.CreditBatch(c.Request.Context(), req.Codes)
 	if err != nil {
-		s.logQuery(client(c), "credit/batch", req.Codes, resultOf(err))
-		writeError(c, s.log, err)
+		if s.logQuery(c, client(c), "credit/batch", req.Codes, resultOf(err)) {
+			writeError(c, s.log, err)
+		}
 		return
 	}
 	found := 0
@@ -87,8 +113,9 @@ func (s *server) creditBatch(c *gin.Context) {
 			found++
 		}
 	}
-	s.logQuery(client(c), "credit/batch", req.Codes, strconv.Itoa(found)+" found of "+strconv.Itoa(len(items)))
-	ok(c, gin.H{"results": items})
+	if s.logQuery(c, client(c), "credit/batch", req.Codes, strconv.Itoa(found)+" found of "+strconv.Itoa(len(items))) {
+		ok(c, gin.H{"results": items})
+	}
 }
 
 func (s *server) creditChanges(c *gin.Context) {
@@ -96,18 +123,21 @@ func (s *server) creditChanges(c *gin.Context) {
 	if l := c.Query("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 1000 {
-			s.logQuery(client(c), "credit/changes", nil, "invalid")
-			writeError(c, s.log, badRequest("limit", "limit must be a whole number from 1 to 1000"))
+			if s.logQuery(c, client(c), "credit/changes", nil, "invalid") {
+				writeError(c, s.log, badRequest("limit", "limit must be a whole number from 1 to 1000"))
+			}
 			return
 		}
 		limit = n
 	}
 	changes, next, err := s.svc.Changes(c.Request.Context(), c.Query("since"), limit)
 	if err != nil {
-		s.logQuery(client(c), "credit/changes", nil, resultOf(err))
-		writeError(c, s.log, err)
+		if s.logQuery(c, client(c), "credit/changes", nil, resultOf(err)) {
+			writeError(c, s.log, err)
+		}
 		return
 	}
-	s.logQuery(client(c), "credit/changes", nil, strconv.Itoa(len(changes))+" changes")
-	ok(c, gin.H{"changes": changes, "next": next})
+	if s.logQuery(c, client(c), "credit/changes", nil, strconv.Itoa(len(changes))+" changes") {
+		ok(c, gin.H{"changes": changes, "next": next})
+	}
 }

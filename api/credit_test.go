@@ -12,10 +12,13 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
 
+	"laborcredit/api"
 	"laborcredit/ratings"
 	"laborcredit/ratings/ratingstest"
 )
@@ -652,5 +655,144 @@ func TestCreditChangesNeverSkips(t *testing.T) {
 		changes := decode[changesResponse](t, rec).Changes
 		require.Len(t, changes, 1)
 		require.Equal(t, b.e[5].USCC, changes[0].USCC)
+	})
+}
+
+// hostileInputs are values a client can send as as_of or as a code.
+var hostileInputs = []string{
+	"\x00",
+	"2026-03-25\x00",
+	"\xff\xfe",
+	"中\xe6\x96",
+	strings.Repeat("x", 300<<10),
+	strings.Repeat("中", 100<<10),
+	"abc\u202Egpj.exe",
+	`'"; DROP TABLE query_log; --`,
+	"' OR 1=1 --",
+	`\x00\`,
+	"%00",
+	"😀👩‍👩‍👧",
+	"a\tb\nc\x1b[31m\x7f\u0085",
+	"a,b",
+}
+
+// TestCreditHostileQueriesLogged: finding 3 — hostile values in every
+// logged field from bank A (as_of, codes of a batch, a single code) do
+// not take bank B's entries with them: every query of both is logged,
+// and the server keeps answering.
+func TestCreditHostileQueriesLogged(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		bankA, keyA, err := b.svc.CreateAPIClient(ctx, admin, "甲银行", "bank", ratings.ScopeCreditRead, 1000)
+		require.NoError(t, err)
+		bankB, keyB, err := b.svc.CreateAPIClient(ctx, admin, "乙银行", "bank", ratings.ScopeCreditRead, 1000)
+		require.NoError(t, err)
+		e0, e1 := b.e[0].USCC, b.e[1].USCC
+		nA := 0
+		for _, v := range hostileInputs {
+			for _, req := range []*http.Request{
+				newRequest(t, http.MethodGet, "/api/v1/credit/"+e0+"?as_of="+url.QueryEscape(v), keyA, nil),
+				newRequest(t, http.MethodGet, "/api/v1/credit/"+url.PathEscape(v), keyA, nil),
+				newRequest(t, http.MethodPost, "/api/v1/credit/batch", keyA, `{"codes":["`+e1+`",`+jsonString(v)+`]}`),
+				newRequest(t, http.MethodGet, "/api/v1/credit/changes?since="+url.QueryEscape(v), keyA, nil),
+			} {
+				if req.URL.Path == "/api/v1/credit/" {
+					continue // "" is no code: not this endpoint
+				}
+				rec := httptest.NewRecorder()
+				b.h.ServeHTTP(rec, req)
+				require.Less(t, rec.Code, 500, "%s %.80s: %s", req.Method, req.URL, rec.Body.String())
+				nA++
+				// Bank B's queries go in the same batches.
+				require.Equal(t, http.StatusOK, b.get(t, "/api/v1/credit/"+e0, keyB).Code)
+				require.Equal(t, http.StatusOK, b.post(t, "/api/v1/credit/batch", keyB, map[string]any{"codes": []string{e0, e1}}).Code)
+			}
+		}
+		rowsB := queryLog(t, db, bankB.ID, 2*nA)
+		require.Len(t, rowsB, 2*nA, "every query of bank B is logged")
+		for i, r := range rowsB {
+			want := queryLogRow{ClientID: bankB.ID, Endpoint: "credit", Codes: e0, Result: "found"}
+			if i%2 == 1 {
+				want = queryLogRow{ClientID: bankB.ID, Endpoint: "credit/batch", Codes: e0 + "," + e1, Result: "2 found of 2"}
+			}
+			require.Equal(t, want, r)
+		}
+		rowsA := queryLog(t, db, bankA.ID, nA)
+		require.Len(t, rowsA, nA, "every query of bank A is logged too")
+		for _, r := range rowsA {
+			require.True(t, utf8.ValidString(r.Endpoint+r.Codes+r.Result))
+			require.NotContains(t, r.Endpoint+r.Codes+r.Result, "\x00")
+		}
+		require.Equal(t, http.StatusOK, b.get(t, "/healthz", "").Code)
+	})
+}
+
+// jsonString writes s as a JSON string, its bytes as they are (invalid
+// UTF-8 included) but for what JSON must escape.
+func jsonString(s string) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '"' || c == '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c < 0x20:
+			fmt.Fprintf(&sb, `\u%04x`, c)
+		default:
+			sb.WriteByte(c)
+		}
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}
+
+// TestCreditRefusedUnlogged: while the query log cannot be written, credit
+// queries are refused with 503 and Retry-After rather than answered
+// unlogged; when it can again, they are answered, and every query that
+// was answered is in the log.
+func TestCreditRefusedUnlogged(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		ctx := context.Background()
+		cl, key, err := b.svc.CreateAPIClient(ctx, admin, "丙银行", "bank", ratings.ScopeCreditRead, 1000)
+		require.NoError(t, err)
+		qlog := ratings.NewQueryLogWith(db, ratings.QueryLogParams{Capacity: 20, OnError: func(error) {}})
+		t.Cleanup(qlog.Close)
+		h := api.New(b.svc, api.Options{QueryLog: qlog, Registry: prometheus.NewRegistry(), NowFunc: b.clk.now})
+		target := "/api/v1/credit/" + b.e[0].USCC
+		_, err = db.ExecContext(ctx, "ALTER TABLE query_log RENAME TO query_log_away")
+		require.NoError(t, err)
+		answered := 0
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			rec := do(t, h, newRequest(t, http.MethodGet, target, key, nil))
+			if rec.Code == http.StatusServiceUnavailable {
+				requireProblem(t, rec, http.StatusServiceUnavailable, "")
+				s, err := strconv.Atoi(rec.Header().Get("Retry-After"))
+				require.NoError(t, err)
+				require.GreaterOrEqual(t, s, 1)
+				require.NotContains(t, rec.Body.String(), b.e[0].Name, "no answer without its log entry")
+				break
+			}
+			require.Equal(t, http.StatusOK, rec.Code)
+			answered++
+			require.LessOrEqual(t, answered, 20, "at most Capacity queries wait to be logged")
+			require.True(t, time.Now().Before(deadline), "never refused")
+			time.Sleep(20 * time.Millisecond)
+		}
+		batch := do(t, h, newRequest(t, http.MethodPost, "/api/v1/credit/batch", key, map[string]any{"codes": []string{b.e[0].USCC}}))
+		require.Equal(t, http.StatusServiceUnavailable, batch.Code)
+		require.Equal(t, http.StatusOK, do(t, h, newRequest(t, http.MethodGet, "/healthz", "", nil)).Code)
+
+		_, err = db.ExecContext(ctx, "ALTER TABLE query_log_away RENAME TO query_log")
+		require.NoError(t, err)
+		require.Eventually(t, qlog.Healthy, 10*time.Second, 20*time.Millisecond)
+		require.Equal(t, http.StatusOK, do(t, h, newRequest(t, http.MethodGet, target, key, nil)).Code)
+		answered++
+		require.Len(t, queryLog(t, db, cl.ID, answered), answered, "every answered query is logged")
 	})
 }

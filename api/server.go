@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -50,7 +49,7 @@ type server struct {
 	log     *slog.Logger
 	qlog    *ratings.QueryLog
 	now     func() time.Time
-	limits  sync.Map // client id → *bucket
+	limits  *lruLimiter[int64] // by API client id
 	metrics *metrics
 	// ipLimits limit the public endpoints per address; nil: off.
 	ipLimits *ipLimits
@@ -64,7 +63,7 @@ type server struct {
 func New(svc *ratings.Service, o Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{svc: svc, log: o.Logger, qlog: o.QueryLog, now: o.NowFunc, maxBody: cmp.Or(o.MaxBody, 1<<20),
-		maxImport: cmp.Or(o.MaxImportBody, 64<<20)}
+		maxImport: cmp.Or(o.MaxImportBody, 64<<20), limits: newLRULimiter[int64](clientLimiters, clientIdle)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

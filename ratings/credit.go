@@ -8,7 +8,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/uptrace/bun"
@@ -340,86 +339,4 @@ func (s *Service) Changes(ctx context.Context, cursor string, limit int) ([]Chan
 		next = base64.RawURLEncoding.EncodeToString([]byte(fmt.Sprintf("%d:%d", r.FeedSeq, r.ID)))
 	}
 	return out, next, nil
-}
-
-// QueryLog writes credit-sharing queries in batches, off the request
-// path: Log queues an entry, and a goroutine inserts what is queued every
-// flushEvery or every 500 entries. Close flushes and stops it.
-type QueryLog struct {
-	db      bun.IDB
-	ch      chan queryEntry
-	done    chan struct{}
-	once    sync.Once
-	onError func(error)
-}
-
-type queryEntry struct {
-	bun.BaseModel `bun:"table:query_log"`
-
-	ID       int64     `bun:"id,pk,autoincrement"`
-	ClientID int64     `bun:"client_id"`
-	At       time.Time `bun:"at"`
-	Endpoint string    `bun:"endpoint"`
-	Codes    string    `bun:"codes"`
-	Result   string    `bun:"result"`
-}
-
-const flushEvery = 200 * time.Millisecond
-
-// NewQueryLog starts the query-log writer. onError is told of write
-// failures (the entries of a failed batch are retried once).
-func NewQueryLog(db bun.IDB, onError func(error)) *QueryLog {
-	q := &QueryLog{db: db, ch: make(chan queryEntry, 20000), done: make(chan struct{}), onError: onError}
-	go q.loop()
-	return q
-}
-
-// Log queues one query. It blocks only if the writer is far behind.
-func (q *QueryLog) Log(clientID int64, endpoint string, codes []string, result string, at time.Time) {
-	q.ch <- queryEntry{ClientID: clientID, At: at.UTC(), Endpoint: endpoint, Codes: strings.Join(codes, ","), Result: result}
-}
-
-// Close writes what is queued and stops the writer.
-func (q *QueryLog) Close() {
-	q.once.Do(func() { close(q.ch) })
-	<-q.done
-}
-
-func (q *QueryLog) loop() {
-	defer close(q.done)
-	t := time.NewTicker(flushEvery)
-	defer t.Stop()
-	var buf []queryEntry
-	flush := func() {
-		if len(buf) == 0 {
-			return
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		var err error
-		for try := 0; try < 2; try++ {
-			if _, err = q.db.NewInsert().Model(&buf).Exec(ctx); err == nil {
-				break
-			}
-		}
-		if err != nil && q.onError != nil {
-			q.onError(fmt.Errorf("query log: %d entries lost: %w", len(buf), err))
-		}
-		buf = buf[:0]
-	}
-	for {
-		select {
-		case e, ok := <-q.ch:
-			if !ok {
-				flush()
-				return
-			}
-			buf = append(buf, e)
-			if len(buf) >= 500 {
-				flush()
-			}
-		case <-t.C:
-			flush()
-		}
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	neturl "net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -102,19 +104,56 @@ func withConnectTimeout(url string) string {
 	return url + sep + "connect_timeout=" + strconv.Itoa(int(ConnectTimeout/time.Second))
 }
 
-// Redact hides the password in a database URL, for messages and logs.
+// Redact hides the passwords in a database URL or DSN, for messages and
+// logs: the password of user:password@ (with or without a scheme, however
+// encoded), and the value of every parameter whose name contains "pass"
+// (password, sslpassword, …; names URL-decoded), in a URL's query or in a
+// key=value DSN (quoted values included). Each becomes ***.
 func Redact(url string) string {
-	at := strings.LastIndex(url, "@")
 	scheme := strings.Index(url, "://")
-	if at < 0 || scheme < 0 {
-		return url
+	if scheme < 0 && strings.Contains(url, "=") {
+		return dsnPassword.ReplaceAllString(url, "$1$2=***")
 	}
-	creds := url[scheme+3 : at]
-	if i := strings.Index(creds, ":"); i >= 0 {
-		return url[:scheme+3] + creds[:i] + ":***" + url[at:]
+	start := 0
+	if scheme >= 0 {
+		start = scheme + 3
 	}
-	return url
+	head, query, hasQuery := strings.Cut(url[start:], "?")
+	var frag string
+	if hasQuery {
+		if i := strings.IndexByte(query, '#'); i >= 0 {
+			query, frag = query[:i], query[i:]
+		}
+	}
+	if at := strings.LastIndex(head, "@"); at >= 0 {
+		if i := strings.IndexByte(head[:at], ':'); i >= 0 {
+			head = head[:i] + ":***" + head[at:]
+		}
+	}
+	out := url[:start] + head
+	if !hasQuery {
+		return out
+	}
+	params := strings.Split(query, "&")
+	for i, p := range params {
+		k, _, hasValue := strings.Cut(p, "=")
+		name, err := neturl.QueryUnescape(k)
+		if err != nil {
+			name = k
+		}
+		if strings.Contains(strings.ToLower(name), "pass") {
+			if hasValue {
+				params[i] = k + "=***"
+			} else {
+				params[i] = "***"
+			}
+		}
+	}
+	return out + "?" + strings.Join(params, "&") + frag
 }
+
+// dsnPassword is a password parameter of a key=value DSN.
+var dsnPassword = regexp.MustCompile(`(?i)(^|\s)(\w*pass\w*)\s*=\s*('(?:[^'\\]|\\.)*'|\S*)`)
 
 // IsPostgres reports whether db is PostgreSQL.
 func IsPostgres(db bun.IDB) bool { return db.Dialect().Name() == dialect.PG }

@@ -35,7 +35,29 @@ type token struct {
 	UserID    int64      `bun:"user_id"`
 	TokenHash string     `bun:"token_hash"`
 	CreatedAt time.Time  `bun:"created_at,nullzero,default:current_timestamp"`
+	ExpiresAt *time.Time `bun:"expires_at"` // nil: made before tokens expired; created_at + DefaultTokenTTL
 	RevokedAt *time.Time `bun:"revoked_at"`
+}
+
+// DefaultTokenTTL is how long a user token is valid by default: 90 days
+// (ServiceParams.TokenTTL).
+const DefaultTokenTTL = 90 * 24 * time.Hour
+
+// expiry is when the token stops being valid.
+func (t *token) expiry() time.Time {
+	if t.ExpiresAt != nil {
+		return *t.ExpiresAt
+	}
+	return t.CreatedAt.Add(DefaultTokenTTL)
+}
+
+// newToken makes a token of user id, valid for the service's token TTL
+// from now, and returns it with its secret.
+func (s *Service) newToken(userID int64) (*token, string) {
+	secret, hash := newSecret("lct_")
+	now := s.now().UTC()
+	exp := now.Add(s.tokenTTL)
+	return &token{UserID: userID, TokenHash: hash, CreatedAt: now, ExpiresAt: &exp}, secret
 }
 
 // APIClient is a bank or a commerce or construction bureau that queries
@@ -88,7 +110,7 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, name string, role Rol
 		return nil, "", invalid("role", "%q is not one of county, city, province, admin, employer", role)
 	}
 	u := &User{Name: name, Role: role, Region: region, CreatedAt: s.now().UTC()}
-	secret, hash := newSecret("lct_")
+	var secret string
 	err := s.inTx(ctx, func(tx bun.Tx) error {
 		if role == RoleEmployer {
 			e, err := EmployerByCode(ctx, tx, uscc)
@@ -112,11 +134,13 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, name string, role Rol
 		if _, err := tx.NewInsert().Model(u).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("create user: %w", dbError(err))
 		}
-		if _, err := tx.NewInsert().Model(&token{UserID: u.ID, TokenHash: hash, CreatedAt: s.now().UTC()}).Exec(ctx); err != nil {
+		tok, sec := s.newToken(u.ID)
+		if _, err := tx.NewInsert().Model(tok).Returning("id").Exec(ctx); err != nil {
 			return fmt.Errorf("create token: %w", dbError(err))
 		}
+		secret = sec
 		return appendAudit(ctx, tx, s.now(), a, "user.create", fmt.Sprintf("user:%d", u.ID), nil,
-			map[string]any{"name": name, "role": role, "region": u.Region, "uscc": u.USCC})
+			map[string]any{"name": name, "role": role, "region": u.Region, "uscc": u.USCC, "token": tok.ID, "expires_at": tok.ExpiresAt})
 	})
 	if err != nil {
 		return nil, "", err
@@ -124,19 +148,26 @@ func (s *Service) CreateUser(ctx context.Context, a Actor, name string, role Rol
 	return u, secret, nil
 }
 
-// ActorForToken finds who a bearer token belongs to.
+// ActorForToken finds who a bearer token belongs to. Unknown, revoked
+// and expired tokens are all ErrUnauthenticated, alike.
 func (s *Service) ActorForToken(ctx context.Context, secret string) (Actor, error) {
 	if !strings.HasPrefix(secret, "lct_") {
 		return Actor{}, ErrUnauthenticated
 	}
-	var u User
-	err := s.db.NewSelect().Model(&u).
-		Where("id = (SELECT user_id FROM tokens WHERE token_hash = ? AND revoked_at IS NULL)", hashSecret(secret)).Scan(ctx)
+	var tok token
+	err := s.db.NewSelect().Model(&tok).Where("token_hash = ? AND revoked_at IS NULL", hashSecret(secret)).Scan(ctx)
 	if errors.Is(dbError(err), ErrNotFound) {
 		return Actor{}, ErrUnauthenticated
 	}
 	if err != nil {
 		return Actor{}, err
+	}
+	if !s.now().Before(tok.expiry()) {
+		return Actor{}, ErrUnauthenticated
+	}
+	var u User
+	if err := s.db.NewSelect().Model(&u).Where("id = ?", tok.UserID).Scan(ctx); err != nil {
+		return Actor{}, fmt.Errorf("user %d of a token: %w", tok.UserID, dbError(err))
 	}
 	a := Actor{Name: u.Name, Role: u.Role, Region: u.Region}
 	if u.USCC != nil {
@@ -145,8 +176,97 @@ func (s *Service) ActorForToken(ctx context.Context, secret string) (Actor, erro
 	return a, nil
 }
 
-// ErrUnauthenticated: no credentials, or unknown or revoked ones.
+// ErrUnauthenticated: no credentials, or unknown, revoked or expired ones.
 var ErrUnauthenticated = errors.New("unauthenticated")
+
+// IssueToken makes a new token for a user, valid for the service's token
+// TTL, and returns it once (only its hash is kept). Only an admin may.
+// The user's other tokens stay valid.
+func (s *Service) IssueToken(ctx context.Context, a Actor, userID int64) (string, time.Time, error) {
+	if err := a.require(RoleAdmin); err != nil {
+		return "", time.Time{}, err
+	}
+	tok, secret := s.newToken(userID)
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		if err := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id = ?", userID).Scan(ctx, new(int64)); err != nil {
+			return fmt.Errorf("user %d: %w", userID, dbError(err))
+		}
+		if _, err := tx.NewInsert().Model(tok).Returning("id").Exec(ctx); err != nil {
+			return fmt.Errorf("create token: %w", dbError(err))
+		}
+		return appendAudit(ctx, tx, s.now(), a, "user.token", fmt.Sprintf("user:%d", userID), nil,
+			map[string]any{"token": tok.ID, "expires_at": tok.ExpiresAt})
+	})
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	return secret, *tok.ExpiresAt, nil
+}
+
+// RevokeUser revokes every valid token of a user and returns how many it
+// revoked; the user can no longer act until given a new token
+// (IssueToken). Only an admin may. ErrNotFound: no such user.
+func (s *Service) RevokeUser(ctx context.Context, a Actor, userID int64) (int, error) {
+	if err := a.require(RoleAdmin); err != nil {
+		return 0, err
+	}
+	var n int64
+	err := s.inTx(ctx, func(tx bun.Tx) error {
+		if err := tx.NewSelect().Model((*User)(nil)).Column("id").Where("id = ?", userID).Scan(ctx, new(int64)); err != nil {
+			return fmt.Errorf("user %d: %w", userID, dbError(err))
+		}
+		res, err := tx.NewUpdate().Model((*token)(nil)).Set("revoked_at = ?", s.now().UTC()).
+			Where("user_id = ? AND revoked_at IS NULL", userID).Exec(ctx)
+		if err != nil {
+			return fmt.Errorf("revoke tokens of user %d: %w", userID, dbError(err))
+		}
+		n, _ = res.RowsAffected()
+		return appendAudit(ctx, tx, s.now(), a, "user.revoke", fmt.Sprintf("user:%d", userID), nil, map[string]any{"tokens": n})
+	})
+	return int(n), err
+}
+
+// UserToken is one token of a user as listed: never its secret.
+type UserToken struct {
+	ID        int64      `json:"id"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt time.Time  `json:"expires_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+}
+
+// UserListing is a user with its tokens, oldest first.
+type UserListing struct {
+	User
+	Tokens []UserToken `json:"tokens"`
+}
+
+// Users lists every user with its tokens, by id. Only an admin may.
+func (s *Service) Users(ctx context.Context, a Actor) ([]UserListing, error) {
+	if err := a.require(RoleAdmin); err != nil {
+		return nil, err
+	}
+	var users []User
+	if err := s.db.NewSelect().Model(&users).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list users: %w", err)
+	}
+	var toks []token
+	if err := s.db.NewSelect().Model(&toks).Order("user_id", "id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	byUser := map[int64][]UserToken{}
+	for _, t := range toks {
+		ut := UserToken{ID: t.ID, CreatedAt: t.CreatedAt.UTC(), ExpiresAt: t.expiry().UTC(), RevokedAt: t.RevokedAt}
+		byUser[t.UserID] = append(byUser[t.UserID], ut)
+	}
+	out := make([]UserListing, len(users))
+	for i, u := range users {
+		out[i] = UserListing{User: u, Tokens: byUser[u.ID]}
+		if out[i].Tokens == nil {
+			out[i].Tokens = []UserToken{}
+		}
+	}
+	return out, nil
+}
 
 // CreateAPIClient registers a credit-sharing client and returns its key,
 // shown once. Only an admin may.
@@ -179,6 +299,19 @@ func (s *Service) CreateAPIClient(ctx context.Context, a Actor, org, kind, scope
 		return nil, "", err
 	}
 	return c, secret, nil
+}
+
+// APIClients lists every credit-sharing client, revoked ones included,
+// by id. Only an admin may.
+func (s *Service) APIClients(ctx context.Context, a Actor) ([]APIClient, error) {
+	if err := a.require(RoleAdmin); err != nil {
+		return nil, err
+	}
+	var cs []APIClient
+	if err := s.db.NewSelect().Model(&cs).Order("id").Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list api clients: %w", err)
+	}
+	return cs, nil
 }
 
 // RevokeAPIClient revokes a client's key. Only an admin may.

@@ -25,6 +25,8 @@ type Service struct {
 	// simulateHook, when set (by tests), is called before each employer
 	// of a simulation is evaluated.
 	simulateHook func()
+	// tokenTTL is how long a new user token is valid.
+	tokenTTL time.Duration
 }
 
 // ServiceParams configure a Service.
@@ -33,6 +35,7 @@ type ServiceParams struct {
 	NowFunc  func() time.Time // the clock; default time.Now
 	Calendar *Calendar        // working days; default the embedded official calendar
 	StatsTTL time.Duration    // how long GradeStats answers from its cached counts; 0: DefaultStatsTTL (5 min), < 0: no cache
+	TokenTTL time.Duration    // how long a new user token is valid; 0: DefaultTokenTTL (90 days)
 }
 
 // NewService makes a Service over a migrated database.
@@ -52,12 +55,13 @@ func NewService(db *bun.DB, p ServiceParams) (*Service, error) {
 		}
 	}
 	return &Service{
-		db:      db,
-		regions: regions,
-		log:     cmp.Or(p.Logger, slog.New(slog.DiscardHandler)),
-		now:     now,
-		cal:     cal,
-		stats:   newStatsCache(p.StatsTTL),
+		db:       db,
+		regions:  regions,
+		log:      cmp.Or(p.Logger, slog.New(slog.DiscardHandler)),
+		now:      now,
+		cal:      cal,
+		stats:    newStatsCache(p.StatsTTL),
+		tokenTTL: cmp.Or(p.TokenTTL, DefaultTokenTTL),
 	}, nil
 }
 

@@ -144,16 +144,22 @@ func serveWith(ctx context.Context, e *env, ln net.Listener, svc *ratings.Servic
 
 func userCommand() *command {
 	return &command{name: "user", short: "manage officer, admin and employer users",
-		subs: []*command{{name: "create", short: "create a user; prints its token as the last line", run: runUserCreate}}}
+		subs: []*command{
+			{name: "create", short: "create a user; prints its token as the last line", run: runUserCreate},
+			{name: "token", short: "give a user a new token; prints it as the last line", run: runUserToken},
+			{name: "revoke", short: "revoke every token of a user", run: runUserRevoke},
+			{name: "list", short: "list users and their tokens' state", run: runUserList},
+		}}
 }
 
 func runUserCreate(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "user create", "laborcredit user create --role county|city|province|admin|employer --region CODE [--uscc CODE] [--name NAME] [--db URL]")
+	fs := newFlags(e, "user create", "laborcredit user create --role county|city|province|admin|employer --region CODE [--uscc CODE] [--name NAME] [--ttl DURATION] [--db URL]")
 	dbf := dbFlag(fs)
 	role := fs.String("role", "", "county, city, province, admin or employer (required)")
 	region := fs.String("region", "", "the user's region (GB/T 2260); for an employer, its own")
 	uscc := fs.String("uscc", "", "the employer's code, for an employer user")
 	name := fs.String("name", "", "the user's name (default: role and region)")
+	ttl := ttlFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -164,7 +170,10 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if *role == "" {
 		return usagef("user create: --role is required")
 	}
-	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{})
+	if *ttl < 0 {
+		return usagef("user create: --ttl must be positive")
+	}
+	svc, closeDB, err := openService(ctx, *dbf, ratings.ServiceParams{TokenTTL: *ttl})
 	if err != nil {
 		return err
 	}
@@ -173,7 +182,7 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "created user %d: %s, %s %s\nits token (shown once):\n%s\n", u.ID, u.Name, u.Role, u.Region, token)
+	fmt.Fprintf(e.stdout, "created user %d: %s, %s %s\nits token (shown once, valid for %s):\n%s\n", u.ID, u.Name, u.Role, u.Region, days(*ttl), token)
 	return nil
 }
 
@@ -182,6 +191,7 @@ func apikeyCommand() *command {
 		subs: []*command{
 			{name: "create", short: "create a key for a bank or bureau; prints the key as the last line", run: runAPIKeyCreate},
 			{name: "revoke", short: "revoke a client's key", run: runAPIKeyRevoke},
+			{name: "list", short: "list credit-sharing clients", run: runAPIKeyList},
 		}}
 }
 
