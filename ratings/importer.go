@@ -1,12 +1,11 @@
 package ratings
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -21,7 +20,6 @@ import (
 
 	"github.com/lib/pq"
 	"github.com/uptrace/bun"
-	"github.com/xuri/excelize/v2"
 
 	"laborcredit/engine"
 )
@@ -29,6 +27,10 @@ import (
 // MaxRejectedReported is how many rejected rows an import that does not
 // skip them lists in its report: the first ones, by row. All are counted.
 const MaxRejectedReported = 1000
+
+// MaxImportRejected is the most rows an import that skips invalid rows
+// may reject (it lists every one): past it, the import imports nothing.
+const MaxImportRejected = 100_000
 
 // ImportParams say what to import (docs/IMPORT.md describes the files).
 type ImportParams struct {
@@ -42,6 +44,10 @@ type ImportParams struct {
 	// both; may be nil.
 	Progress  func(done, total int)
 	BatchSize int // rows validated and staged together; default 5,000
+	// Timeout is the deadline of the whole import, within ctx's own;
+	// default DefaultImportTimeout. An import past it imports nothing and
+	// is a *ValidationError of the field "file".
+	Timeout time.Duration
 }
 
 // ImportReport says what an import did, or would have done.
@@ -144,6 +150,19 @@ func (s *Service) Import(ctx context.Context, a Actor, p ImportParams) (*ImportR
 	if p.BatchSize <= 0 {
 		p.BatchSize = 5000
 	}
+	timeout := cmp.Or(p.Timeout, DefaultImportTimeout)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rep, err := s.importFile(ctx, a, k, format, p)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+		return nil, invalid("file", "the import took longer than its limit of %s; nothing was imported (split the file)", timeout)
+	}
+	return rep, err
+}
+
+func (s *Service) importFile(ctx context.Context, a Actor, k *importKind, format string, p ImportParams) (*ImportReport, error) {
+	var err error
 	total := 0
 	if rs, ok := p.Reader.(io.ReadSeeker); ok && p.Progress != nil && format == "csv" {
 		if total, err = countRows(rs); err != nil {
@@ -151,7 +170,7 @@ func (s *Service) Import(ctx context.Context, a Actor, p ImportParams) (*ImportR
 		}
 	}
 	sum := sha256.New()
-	t, err := openTable(format, io.TeeReader(p.Reader, sum))
+	t, err := openTable(ctx, format, p.Reader, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +253,7 @@ func ReadImportFile(kind, fileName string, r io.Reader, each func(row int, cells
 	if err != nil {
 		return err
 	}
-	t, err := openTable(format, r)
+	t, err := openTable(context.Background(), format, r, nil)
 	if err != nil {
 		return err
 	}
@@ -278,8 +297,9 @@ func countRows(rs io.ReadSeeker) (int, error) {
 	}
 	buf := make([]byte, 256<<10)
 	lines, last := 0, byte('\n')
-	for {
+	for read := 0; read <= MaxImportCSVBytes; { // past it, the import refuses the file
 		n, err := rs.Read(buf)
+		read += n
 		lines += bytes.Count(buf[:n], []byte{'\n'})
 		if n > 0 {
 			last = buf[n-1]
@@ -298,162 +318,6 @@ func countRows(rs io.ReadSeeker) (int, error) {
 		return 0, err
 	}
 	return max(lines-1, 0), nil
-}
-
-// Reading tables: CSV and the first sheet of an XLSX workbook.
-
-// table is a record file read row by row.
-type table interface {
-	// next returns the next row with its number (the header is row 1 when
-	// it is the first line), io.EOF at the end, or a *syntaxError for a
-	// malformed row (reading may go on).
-	next() (row int, cells []string, err error)
-	// dates tells which columns hold dates (XLSX date cells become YYYY-MM-DD).
-	dates(cols []bool)
-	// rest is what is left of the input (for hashing the whole file).
-	rest() io.Reader
-	close() error
-}
-
-// syntaxError is a row the reader could not parse.
-type syntaxError struct {
-	row    int
-	reason string
-}
-
-func (e *syntaxError) Error() string { return fmt.Sprintf("row %d: %s", e.row, e.reason) }
-
-func openTable(format string, r io.Reader) (table, error) {
-	if format == "xlsx" {
-		return openXLSX(r)
-	}
-	br := bufio.NewReaderSize(r, 256<<10)
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	return &csvTable{r: cr, src: br, first: true}, nil
-}
-
-type csvTable struct {
-	r     *csv.Reader
-	src   io.Reader
-	first bool
-}
-
-func (t *csvTable) next() (int, []string, error) {
-	rec, err := t.r.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return pe.StartLine, nil, &syntaxError{row: pe.StartLine, reason: "malformed CSV: " + pe.Err.Error()}
-		}
-		return 0, nil, err
-	}
-	line, _ := t.r.FieldPos(0)
-	if t.first {
-		t.first = false
-		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
-	}
-	return line, rec, nil
-}
-
-func (t *csvTable) dates([]bool)    {}
-func (t *csvTable) rest() io.Reader { return t.src }
-func (t *csvTable) close() error    { return nil }
-
-type xlsxTable struct {
-	f        *excelize.File
-	rows     *excelize.Rows
-	n        int
-	date1904 bool
-	isDate   []bool
-}
-
-func openXLSX(r io.Reader) (*xlsxTable, error) {
-	f, err := excelize.OpenReader(r)
-	if err != nil {
-		return nil, invalid("file", "not a readable XLSX workbook: %v", err)
-	}
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		f.Close()
-		return nil, invalid("file", "the workbook has no sheet")
-	}
-	rows, err := f.Rows(sheets[0])
-	if err != nil {
-		f.Close()
-		return nil, invalid("file", "sheet %q: %v", sheets[0], err)
-	}
-	t := &xlsxTable{f: f, rows: rows}
-	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
-		t.date1904 = *props.Date1904
-	}
-	return t, nil
-}
-
-func (t *xlsxTable) next() (int, []string, error) {
-	if !t.rows.Next() {
-		if err := t.rows.Error(); err != nil {
-			return 0, nil, fmt.Errorf("read sheet: %w", err)
-		}
-		return 0, nil, io.EOF
-	}
-	t.n++
-	cells, err := t.rows.Columns(excelize.Options{RawCellValue: true})
-	if err != nil {
-		return t.n, nil, &syntaxError{row: t.n, reason: "unreadable row: " + err.Error()}
-	}
-	for i := range cells {
-		if i < len(t.isDate) && t.isDate[i] {
-			cells[i] = t.date(strings.TrimSpace(cells[i]))
-		}
-	}
-	return t.n, cells, nil
-}
-
-// date turns a date cell (a serial day number, or an ISO date-time) into
-// YYYY-MM-DD; anything else is left for the date check to refuse.
-func (t *xlsxTable) date(v string) string {
-	if v == "" || engine.ValidDate(v) {
-		return v
-	}
-	if len(v) > 10 && v[10] == 'T' && engine.ValidDate(v[:10]) {
-		return v[:10]
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 1 || f >= 2958466 { // 2958466 is 10000-01-01
-		return v
-	}
-	d, err := excelize.ExcelDateToTime(f, t.date1904)
-	if err != nil {
-		return v
-	}
-	return d.Format(time.DateOnly)
-}
-
-func (t *xlsxTable) dates(cols []bool) { t.isDate = cols }
-func (t *xlsxTable) rest() io.Reader   { return strings.NewReader("") } // read whole when opened
-
-func (t *xlsxTable) close() error {
-	err := t.rows.Close()
-	return errors.Join(err, t.f.Close())
-}
-
-func blankRow(cells []string) bool {
-	for _, c := range cells {
-		if strings.TrimSpace(c) != "" {
-			return false
-		}
-	}
-	return true
-}
-
-// columnLetter is a spreadsheet column's letter: 0 → A, 26 → AA.
-func columnLetter(i int) string {
-	s := ""
-	for i++; i > 0; i = (i - 1) / 26 {
-		s = string(rune('A'+(i-1)%26)) + s
-	}
-	return s
 }
 
 // The header.
@@ -497,8 +361,8 @@ func readHeader(k *importKind, t table) (*headerMap, error) {
 		if h == "" {
 			continue
 		}
-		if !utf8.ValidString(h) {
-			errs = append(errs, RowError{Row: row, Column: columnLetter(i), Value: strings.ToValidUTF8(h, "\uFFFD"), Reason: notUTF8})
+		if why := cellProblem(h, false); why != "" {
+			errs = append(errs, RowError{Row: row, Column: columnLetter(i), Value: shownValue(h), Reason: why})
 			continue
 		}
 		col := k.column(h)
@@ -531,6 +395,40 @@ func readHeader(k *importKind, t table) (*headerMap, error) {
 
 const notUTF8 = "not UTF-8 text: save the file as CSV UTF-8 (a GBK file reads like this)"
 
+// cellProblem says why a cell cannot be imported, or "": over
+// MaxImportCell, or refused by CheckText (CheckName for a name).
+func cellProblem(v string, name bool) string {
+	if len(v) > MaxImportCell {
+		return fmt.Sprintf("%d bytes, over the limit of %s a cell", len(v), byteSize(MaxImportCell))
+	}
+	check := CheckText
+	if name {
+		check = CheckName
+	}
+	var ve *ValidationError
+	if err := check("", v); errors.As(err, &ve) {
+		if !utf8.ValidString(v) {
+			return notUTF8 + "; " + ve.Reason
+		}
+		return ve.Reason
+	}
+	return ""
+}
+
+// shownValue is a cell as a report shows it: valid UTF-8, NUL bytes
+// replaced, at most 200 bytes.
+func shownValue(v string) string {
+	v = strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
+	if len(v) > 200 {
+		i := 200
+		for i > 0 && !utf8.RuneStart(v[i]) {
+			i--
+		}
+		v = v[:i] + "…"
+	}
+	return v
+}
+
 // The kinds of record and their columns.
 
 // importColumn is a column of a kind of record file.
@@ -539,6 +437,7 @@ type importColumn struct {
 	headers  []string // other accepted headers, the Chinese of docs/IMPORT.md first
 	required bool     // the column must be there, and its cells (but booleans) not empty
 	date     bool     // XLSX date cells of the column are read as dates
+	isName   bool     // the cells are names or identifiers shown to people: CheckName, not only CheckText
 	boolean  bool     // an empty cell is false, even in a required column
 	// set parses a non-empty cell into the row, or says why it cannot.
 	set func(im *importer, r *importRow, v string) string
@@ -619,9 +518,9 @@ var importKinds = []*importKind{
 		name: "employers",
 		columns: []importColumn{
 			{name: "uscc", headers: []string{"统一社会信用代码", "社会信用代码"}, required: true, set: setEmployerCode},
-			{name: "name", headers: []string{"单位名称", "用人单位名称", "企业名称"}, required: true, set: setText(func(r *importRow) *string { return &r.name })},
+			{name: "name", headers: []string{"单位名称", "用人单位名称", "企业名称"}, required: true, isName: true, set: setText(func(r *importRow) *string { return &r.name })},
 			{name: "region", headers: []string{"行政区划代码", "区划代码"}, required: true, set: setRegion},
-			{name: "industry", headers: []string{"行业", "所属行业"}, set: setText(func(r *importRow) *string { return &r.industry })},
+			{name: "industry", headers: []string{"行业", "所属行业"}, isName: true, set: setText(func(r *importRow) *string { return &r.industry })},
 			{name: "employees", headers: []string{"职工人数", "从业人数"}, set: setCount(func(r *importRow) *int { return &r.employees })},
 		},
 		resolve: resolveEmployers,
@@ -675,7 +574,7 @@ var importKinds = []*importKind{
 	{
 		name: "cases",
 		columns: []importColumn{
-			{name: "case_no", headers: []string{"案件编号", "案号"}, required: true, set: setText(func(r *importRow) *string { return &r.kase.ID })},
+			{name: "case_no", headers: []string{"案件编号", "案号"}, required: true, isName: true, set: setText(func(r *importRow) *string { return &r.kase.ID })},
 			usccColumn,
 			{name: "source", headers: []string{"案件来源"}, required: true, set: setEnum(engine.CaseSources, sourceLabels, func(r *importRow) *string { return &r.kase.Source })},
 			{name: "opened", headers: []string{"立案日期"}, required: true, date: true, set: setDate(func(r *importRow) *string { return &r.kase.Opened })},
@@ -726,7 +625,7 @@ var importKinds = []*importKind{
 	{
 		name: "complaints",
 		columns: []importColumn{
-			{name: "complaint_no", headers: []string{"投诉编号"}, required: true, set: setText(func(r *importRow) *string { return &r.complaintNo })},
+			{name: "complaint_no", headers: []string{"投诉编号"}, required: true, isName: true, set: setText(func(r *importRow) *string { return &r.complaintNo })},
 			usccColumn,
 			{name: "received", headers: []string{"受理日期"}, required: true, date: true, set: setDate(func(r *importRow) *string { return &r.received })},
 		},
@@ -939,11 +838,21 @@ func (im *importer) fail(r *importRow, column, reason string) {
 	r.err = &RowError{Row: r.row, Column: im.hm.header(column), Value: value, Reason: reason}
 }
 
-func (im *importer) reject(e RowError) {
+func (im *importer) reject(e RowError) error {
 	im.rep.RejectedCount++
 	if im.skip || len(im.rep.Rejected) < MaxRejectedReported {
 		im.rep.Rejected = append(im.rep.Rejected, e)
 	}
+	return im.tooManyRejected()
+}
+
+// tooManyRejected refuses an import that skips its invalid rows once over
+// MaxImportRejected of them are rejected (each is kept for the report).
+func (im *importer) tooManyRejected() error {
+	if !im.skip || im.rep.RejectedCount <= MaxImportRejected {
+		return nil
+	}
+	return limitError("over %d rows rejected, the limit of an import that skips them; nothing was imported", MaxImportRejected)
 }
 
 // read reads, checks and stages every row, a batch at a time.
@@ -1034,13 +943,13 @@ func (im *importer) parse(r *importRow, cells []string) {
 		}
 		if col == nil {
 			if v != "" {
-				r.err = &RowError{Row: row, Column: columnLetter(i), Value: v, Reason: "a value in a column without a header"}
+				r.err = &RowError{Row: row, Column: columnLetter(i), Value: shownValue(v), Reason: "a value in a column without a header"}
 				return
 			}
 			continue
 		}
-		if !utf8.ValidString(v) {
-			r.err = &RowError{Row: row, Column: hm.cells[i], Value: strings.ToValidUTF8(v, "\uFFFD"), Reason: notUTF8}
+		if why := cellProblem(v, col.isName); why != "" {
+			r.err = &RowError{Row: row, Column: hm.cells[i], Value: shownValue(v), Reason: why}
 			return
 		}
 		if v == "" {
@@ -1051,7 +960,7 @@ func (im *importer) parse(r *importRow, cells []string) {
 			continue
 		}
 		if why := col.set(im, r, v); why != "" {
-			r.err = &RowError{Row: row, Column: hm.cells[i], Value: v, Reason: why}
+			r.err = &RowError{Row: row, Column: hm.cells[i], Value: shownValue(v), Reason: why}
 			return
 		}
 	}
@@ -1086,7 +995,9 @@ func (im *importer) flush(ctx context.Context, rows []*importRow) error {
 	good = good[:0]
 	for _, r := range rows {
 		if r.err != nil {
-			im.reject(*r.err)
+			if err := im.reject(*r.err); err != nil {
+				return err
+			}
 			continue
 		}
 		good = append(good, r)
@@ -1412,6 +1323,7 @@ func (im *importer) duplicates(ctx context.Context) (int, error) {
 	}
 	defer res.Close()
 	var found []RowError
+	count := 0
 	for res.Next() {
 		var row, first int
 		var value string
@@ -1421,15 +1333,24 @@ func (im *importer) duplicates(ctx context.Context) (int, error) {
 		if row == first {
 			continue
 		}
+		// Only the first ones are listed unless skipping (by row, so the
+		// first of the merged list are among them); all are counted.
+		if count++; (!im.skip && len(found) >= MaxRejectedReported) || (im.skip && im.rep.RejectedCount+count > MaxImportRejected) {
+			continue
+		}
 		reason := fmt.Sprintf("duplicate: row %d has the same %s", first, im.keyHeaders())
-		found = append(found, RowError{Row: row, Column: im.hm.header(im.k.dupCol), Value: value, Reason: reason})
+		found = append(found, RowError{Row: row, Column: im.hm.header(im.k.dupCol), Value: shownValue(value), Reason: reason})
 	}
 	if err := res.Err(); err != nil {
 		return 0, fmt.Errorf("find duplicate rows: %w", err)
 	}
 	res.Close()
-	if len(found) == 0 {
+	if count == 0 {
 		return 0, nil
+	}
+	if im.skip && im.rep.RejectedCount+count > MaxImportRejected {
+		im.rep.RejectedCount += count
+		return 0, im.tooManyRejected()
 	}
 	if im.skip {
 		n, err := im.tx.Tx.ExecContext(ctx, "DELETE FROM "+stageTable+" WHERE row_no IN (SELECT row_no FROM ("+dups+") d WHERE row_no <> first_row)")
@@ -1442,12 +1363,12 @@ func (im *importer) duplicates(ctx context.Context) (int, error) {
 	// Merge them into the rows rejected so far, by row.
 	all := append(im.rep.Rejected, found...)
 	slices.SortStableFunc(all, func(a, b RowError) int { return a.Row - b.Row })
-	im.rep.RejectedCount += len(found)
+	im.rep.RejectedCount += count
 	if !im.skip && len(all) > MaxRejectedReported {
 		all = all[:MaxRejectedReported]
 	}
 	im.rep.Rejected = all
-	return len(found), nil
+	return count, nil
 }
 
 // stageKey is the natural key as staged: the employer's code stands for
