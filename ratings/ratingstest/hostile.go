@@ -108,9 +108,13 @@ var hostileOnce = sync.OnceValue(func() []HostileFile {
 		{Name: "one XML token of 4 MiB", FileName: "e.xlsx", Want: "over the limit of 256 KiB",
 			Open: kept(func() []byte { return hostileXLSX(nil, header+"<row><c><v>"+hostileNoise(4<<20)+"</v></c></row>") })},
 		{Name: "a cell of 40 KiB", FileName: "e.xlsx", Want: "over the limit of 32 KiB a cell", Rejected: true,
-			Open: kept(func() []byte { return hostileXLSX(nil, header+hostileRow(HostileCode(2), hostileNoise(40<<10), "420102")) })},
+			Open: kept(func() []byte {
+				return hostileXLSX(nil, header+hostileRow(HostileCode(2), hostileNoise(40<<10), "420102"))
+			})},
 		{Name: "a NUL written as _x0000_", FileName: "e.xlsx", Want: "NUL byte at byte 6", Rejected: true,
-			Open: kept(func() []byte { return hostileXLSX(nil, header+hostileRow(HostileCode(3), "江岸_x0000_建筑", "420102")) })},
+			Open: kept(func() []byte {
+				return hostileXLSX(nil, header+hostileRow(HostileCode(3), "江岸_x0000_建筑", "420102"))
+			})},
 		{Name: "not a zip", FileName: "e.xlsx", Want: "not a zip file",
 			Open: kept(func() []byte { return []byte("uscc,name,region\n") })},
 		{Name: "a truncated zip", FileName: "e.xlsx", Want: "not a readable XLSX workbook",
@@ -120,7 +124,9 @@ var hostileOnce = sync.OnceValue(func() []HostileFile {
 		{Name: "CSV with invalid UTF-8", FileName: "e.csv", Want: "not UTF-8 text", Rejected: true,
 			Open: kept(func() []byte { return []byte("uscc,name,region\n" + HostileCode(5) + ",\xbd\xad\xb0\xb6,420102\n") })},
 		{Name: "CSV with a bidi override in a name", FileName: "e.csv", Want: `character '\u202e' at byte 6 is not allowed in a name`, Rejected: true,
-			Open: kept(func() []byte { return []byte("uscc,name,region\n" + HostileCode(6) + ",江岸\u202e司公限有,420102\n") })},
+			Open: kept(func() []byte {
+				return []byte("uscc,name,region\n" + HostileCode(6) + ",江岸\u202e司公限有,420102\n")
+			})},
 		{Name: "CSV with a tab in a name", FileName: "e.csv", Want: `character '\t'`, Rejected: true,
 			Open: kept(func() []byte { return []byte("uscc,name,region\n" + HostileCode(7) + ",\"江岸\t建筑\",420102\n") })},
 		{Name: "CSV with a quoted field of 100 MB that never ends", FileName: "e.csv", Want: "over the limit of 1 MiB",
@@ -130,9 +136,13 @@ var hostileOnce = sync.OnceValue(func() []HostileFile {
 		{Name: "CSV with 100,000 columns", FileName: "e.csv", Want: "100000 columns, over the limit of 256",
 			Open: kept(func() []byte { return []byte("uscc,name,region" + strings.Repeat(",", 100_000-3) + "\n") })},
 		{Name: "CSV with a cell of 40 KiB", FileName: "e.csv", Want: "over the limit of 32 KiB a cell", Rejected: true,
-			Open: kept(func() []byte { return []byte("uscc,name,region\n" + HostileCode(9) + "," + hostileNoise(40<<10) + ",420102\n") })},
+			Open: kept(func() []byte {
+				return []byte("uscc,name,region\n" + HostileCode(9) + "," + hostileNoise(40<<10) + ",420102\n")
+			})},
 		{Name: "CSV with a BOM", FileName: "e.csv", Rows: 1,
-			Open: kept(func() []byte { return []byte("\ufeffuscc,name,region\n" + HostileCode(10) + ",江岸建筑有限公司,420102\n") })},
+			Open: kept(func() []byte {
+				return []byte("\ufeffuscc,name,region\n" + HostileCode(10) + ",江岸建筑有限公司,420102\n")
+			})},
 		{Name: "CSV with formula cells", FileName: "e.csv", Rows: 2,
 			Open: kept(func() []byte {
 				return []byte("uscc,name,region,industry\n" + HostileCode(11) + ",\"=HYPERLINK(\"\"http://x\"\")\",420102,@SUM(A1)\n" +
