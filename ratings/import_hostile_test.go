@@ -186,3 +186,28 @@ func TestImportHostileMemory(t *testing.T) {
 		}
 	}
 }
+
+// EscapeFormula disarms every cell a spreadsheet would run.
+func TestEscapeFormula(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"江岸建筑有限公司", "江岸建筑有限公司"},
+		{"=1+1", "'=1+1"},
+		{"+1", "'+1"},
+		{"-1", "'-1"},
+		{"@SUM(A1)", "'@SUM(A1)"},
+		{"\t=1", "'\t=1"},
+		{"\r=1", "'\r=1"},
+		{"＝1", "'＝1"},
+		{"＋1", "'＋1"},
+		{"a=1", "a=1"},
+		{"'=1", "'=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.in, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, tt.want, ratings.EscapeFormula(tt.in))
+		})
+	}
+}
