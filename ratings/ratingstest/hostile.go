@@ -2,6 +2,7 @@ package ratingstest
 
 import (
 	"archive/zip"
+	"bufio"
 	"bytes"
 	"compress/flate"
 	"crypto/sha256"
@@ -60,32 +61,33 @@ var hostileOnce = sync.OnceValue(func() []HostileFile {
 			})},
 		{Name: "a row of 1,000,000 columns", FileName: "e.xlsx", Want: "over the limit of 256 columns",
 			Open: kept(func() []byte {
-				var b strings.Builder
-				b.WriteString("<row>")
-				for i := range 1_000_000 {
-					fmt.Fprintf(&b, "<c><v>%d</v></c>", i)
-				}
-				return hostileXLSX(nil, b.String()+"</row>")
+				return hostileXLSXRows(nil, func(w io.Writer) {
+					io.WriteString(w, "<row>")
+					for i := range 1_000_000 {
+						fmt.Fprintf(w, "<c><v>%d</v></c>", i)
+					}
+					io.WriteString(w, "</row>")
+				})
 			})},
 		{Name: "2,000,000 rows of tiny cells", FileName: "e.xlsx", Want: "over the limit of 1048576 rows a sheet",
 			Open: kept(func() []byte {
-				var b strings.Builder
-				b.WriteString(header)
-				for i := range 2_000_000 {
-					fmt.Fprintf(&b, `<row r="%d"><c r="D%d"><v>%d</v></c></row>`, i+2, i+2, i%1000)
-				}
-				return hostileXLSX(nil, b.String())
+				return hostileXLSXRows(nil, func(w io.Writer) {
+					io.WriteString(w, header)
+					for i := range 2_000_000 {
+						fmt.Fprintf(w, `<row r="%d"><c r="D%d"><v>%d</v></c></row>`, i+2, i+2, i%1000)
+					}
+				})
 			})},
 		{Name: "4,200,000 shared strings", FileName: "e.xlsx", Want: "over 4194304 shared strings",
 			Open: kept(func() []byte {
-				var b strings.Builder
-				b.WriteString("<sst>")
-				for i := range 4_200_000 {
-					sum := sha256.Sum256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
-					fmt.Fprintf(&b, "<si><t>%s</t></si>", hex.EncodeToString(sum[:2]))
-				}
-				b.WriteString("</sst>")
-				return hostileXLSX(map[string]hostilePart{"xl/sharedStrings.xml": {data: b.String()}}, header)
+				return hostileXLSX(map[string]hostilePart{"xl/sharedStrings.xml": {gen: func(w io.Writer) {
+					io.WriteString(w, "<sst>")
+					for i := range 4_200_000 {
+						sum := sha256.Sum256([]byte{byte(i), byte(i >> 8), byte(i >> 16)})
+						fmt.Fprintf(w, "<si><t>%s</t></si>", hex.EncodeToString(sum[:2]))
+					}
+					io.WriteString(w, "</sst>")
+				}}}, header)
 			})},
 		{Name: "a zip of 10,000 parts", FileName: "e.xlsx", Want: "parts, over the limit of 1000",
 			Open: kept(func() []byte {
@@ -210,6 +212,7 @@ func (hostileA) Read(p []byte) (int, error) {
 // not 0, without packing more than 4 MiB of it).
 type hostilePart struct {
 	data    string
+	gen     func(w io.Writer) // writes the part, when set
 	repeat  string
 	size    int64
 	declare bool
@@ -219,6 +222,11 @@ type hostilePart struct {
 // hostileXLSX is a workbook whose first sheet holds rows (sheetData's
 // content), with parts added or replaced.
 func hostileXLSX(parts map[string]hostilePart, rows string) []byte {
+	return hostileXLSXRows(parts, func(w io.Writer) { io.WriteString(w, rows) })
+}
+
+// hostileXLSXRows is hostileXLSX with the rows written by a function.
+func hostileXLSXRows(parts map[string]hostilePart, rows func(w io.Writer)) []byte {
 	base := map[string]hostilePart{
 		"[Content_Types].xml": {data: `<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">` +
 			`<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>` +
@@ -231,8 +239,11 @@ func hostileXLSX(parts map[string]hostilePart, rows string) []byte {
 		"xl/_rels/workbook.xml.rels": {data: `<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">` +
 			`<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>` +
 			`<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/></Relationships>`},
-		"xl/worksheets/sheet1.xml": {data: `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>` +
-			rows + `</sheetData></worksheet>`},
+		"xl/worksheets/sheet1.xml": {gen: func(w io.Writer) {
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>`)
+			rows(w)
+			io.WriteString(w, `</sheetData></worksheet>`)
+		}},
 	}
 	for k, v := range parts {
 		base[k] = v
@@ -262,6 +273,11 @@ func writeHostilePart(zw *zip.Writer, name string, p hostilePart) error {
 		w, err := zw.Create(name)
 		if err != nil {
 			return err
+		}
+		if p.gen != nil {
+			bw := bufio.NewWriterSize(w, 64<<10)
+			p.gen(bw)
+			return bw.Flush()
 		}
 		_, err = io.WriteString(w, p.data)
 		return err
@@ -312,4 +328,14 @@ func (r *repeater) Read(p []byte) (int, error) {
 		r.i = (r.i + 1) % len(r.s)
 	}
 	return len(p), nil
+}
+
+// HostileXLSX is a workbook whose first sheet's sheetData holds rows and
+// whose shared strings part (when sst is not "") is sst, for fuzzing.
+func HostileXLSX(rows, sst string) []byte {
+	var parts map[string]hostilePart
+	if sst != "" {
+		parts = map[string]hostilePart{"xl/sharedStrings.xml": {data: sst}}
+	}
+	return hostileXLSX(parts, rows)
 }
