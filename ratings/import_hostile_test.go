@@ -2,6 +2,7 @@ package ratings_test
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"context"
 	"fmt"
 	"io"
@@ -223,4 +224,44 @@ func TestEscapeFormula(t *testing.T) {
 			require.Equal(t, tt.want, ratings.EscapeFormula(tt.in))
 		})
 	}
+}
+
+// Shared strings read back as written, also across the chunks they are
+// kept in, with rich-text runs joined, phonetic runs left out and _xHHHH_
+// escapes decoded.
+func TestImportXLSXSharedStrings(t *testing.T) {
+	t.Parallel()
+	var want []string
+	var sst, rows strings.Builder
+	sst.WriteString("<sst>")
+	rows.WriteString(`<row><c t="inlineStr"><is><t>uscc</t></is></c><c t="inlineStr"><is><t>name</t></is></c><c t="inlineStr"><is><t>region</t></is></c></row>`)
+	for i := range 100 {
+		s := fmt.Sprintf("%03d-%x", i, sha256Chain(15000+i))
+		want = append(want, s)
+		fmt.Fprintf(&sst, "<si><t>%s</t></si>", s)
+		fmt.Fprintf(&rows, `<row><c t="s"><v>%d</v></c></row>`, i)
+	}
+	sst.WriteString(`<si><r><t>江</t></r><rPh><t>jiang</t></rPh><r><t xml:space="preserve">岸_x0041__x005F_x0041_</t></r></si></sst>`)
+	want = append(want, "江岸A_x0041_")
+	rows.WriteString(`<row><c t="s"><v>100</v></c></row>`)
+	var got []string
+	err := ratings.ReadImportFile("employers", "e.xlsx", bytes.NewReader(ratingstest.HostileXLSX(rows.String(), sst.String())), func(row int, cells []string) error {
+		if row > 1 {
+			got = append(got, cells[0])
+		}
+		return nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+}
+
+// sha256Chain is n bytes that do not pack well.
+func sha256Chain(n int) []byte {
+	var out []byte
+	sum := sha256.Sum256(nil)
+	for len(out) < n {
+		sum = sha256.Sum256(sum[:])
+		out = append(out, sum[:]...)
+	}
+	return out[:n]
 }

@@ -43,7 +43,7 @@ const (
 	// a workbook may hold, in memory while the sheet is read: 64 MiB.
 	MaxImportSharedStrings = 64 << 20
 	// MaxImportSharedStringCount is the most shared strings a workbook may
-	// have.
+	// have: 4,194,304.
 	MaxImportSharedStringCount = 4 << 20
 )
 
@@ -222,9 +222,13 @@ type xlsxTable struct {
 	date1904 bool
 	isDate   []bool
 
-	// Shared strings: text, and where each ends in it.
-	sst    []byte
-	sstEnd []uint32
+	// Shared strings: text in chunks of sstChunk bytes (no copy as it
+	// grows; no string spans two), and where each string starts: chunk
+	// number × sstChunk + offset. A string ends where the next starts, or
+	// at the end of its chunk.
+	sst     [][]byte
+	sstRefs []uint32
+	sstLen  int // bytes of text
 
 	inData  bool
 	lastRow int
@@ -414,7 +418,7 @@ func (t *xlsxTable) sharedStrings(f *zip.File) error {
 	defer rc.Close()
 	x := t.newXML(rc, f.Name, MaxImportXLSXPart)
 	inSI, inText, phonetic := false, false, 0
-	start := 0
+	var cur []byte // the string being read
 	for {
 		tok, err := x.token()
 		if errors.Is(err, io.EOF) {
@@ -427,10 +431,10 @@ func (t *xlsxTable) sharedStrings(f *zip.File) error {
 		case xml.StartElement:
 			switch el.Name.Local {
 			case "si":
-				if len(t.sstEnd) >= MaxImportSharedStringCount {
+				if len(t.sstRefs) >= MaxImportSharedStringCount {
 					return limitError("the workbook has over %d shared strings, the limit", MaxImportSharedStringCount)
 				}
-				inSI, start = true, len(t.sst)
+				inSI, cur = true, cur[:0]
 			case "rPh":
 				phonetic++
 			case "t":
@@ -440,7 +444,7 @@ func (t *xlsxTable) sharedStrings(f *zip.File) error {
 			switch el.Name.Local {
 			case "si":
 				if inSI {
-					t.sstEnd = append(t.sstEnd, uint32(len(t.sst)))
+					t.keepString(cur)
 				}
 				inSI = false
 			case "rPh":
@@ -452,27 +456,47 @@ func (t *xlsxTable) sharedStrings(f *zip.File) error {
 			if !inText {
 				continue
 			}
-			if len(t.sst)-start+len(el) > MaxImportCell {
-				return limitError("shared string %d is over the limit of %s a cell", len(t.sstEnd), byteSize(MaxImportCell))
+			if len(cur)+len(el) > MaxImportCell {
+				return limitError("shared string %d is over the limit of %s a cell", len(t.sstRefs), byteSize(MaxImportCell))
 			}
-			if len(t.sst)+len(el) > MaxImportSharedStrings {
+			if t.sstLen+len(cur)+len(el) > MaxImportSharedStrings {
 				return limitError("the shared strings are over the limit of %s of text", byteSize(MaxImportSharedStrings))
 			}
-			t.sst = append(t.sst, el...)
+			cur = append(cur, el...)
 		}
 	}
 }
 
+// sstChunk is the size of a chunk of shared-string text.
+const sstChunk = 1 << 20
+
+// keepString stores a shared string (at most MaxImportCell bytes) in the
+// last chunk, or a new one when it does not fit.
+func (t *xlsxTable) keepString(s []byte) {
+	n := len(t.sst)
+	if n == 0 || len(t.sst[n-1])+len(s) > sstChunk {
+		t.sst = append(t.sst, make([]byte, 0, sstChunk))
+		n++
+	}
+	c := t.sst[n-1]
+	t.sstRefs = append(t.sstRefs, uint32((n-1)*sstChunk+len(c)))
+	t.sst[n-1] = append(c, s...)
+	t.sstLen += len(s)
+}
+
 func (t *xlsxTable) sharedString(v string) (string, bool) {
 	i, err := strconv.Atoi(strings.TrimSpace(v))
-	if err != nil || i < 0 || i >= len(t.sstEnd) {
+	if err != nil || i < 0 || i >= len(t.sstRefs) {
 		return "", false
 	}
-	start := uint32(0)
-	if i > 0 {
-		start = t.sstEnd[i-1]
+	ref := t.sstRefs[i]
+	chunk, start := ref/sstChunk, ref%sstChunk
+	c := t.sst[chunk]
+	end := uint32(len(c))
+	if i+1 < len(t.sstRefs) && t.sstRefs[i+1]/sstChunk == chunk {
+		end = t.sstRefs[i+1] % sstChunk
 	}
-	return unescapeOOXML(string(t.sst[start:t.sstEnd[i]])), true
+	return unescapeOOXML(string(c[start:end])), true
 }
 
 // cell is a cell being read.
