@@ -265,3 +265,45 @@ func sha256Chain(n int) []byte {
 	}
 	return out[:n]
 }
+
+// An import that skips invalid rows lists every one, so past
+// MaxImportRejected of them it imports nothing.
+func TestImportTooManyRejected(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		var b strings.Builder
+		b.WriteString("uscc,name,region\n" + code(t, "420102", 9100) + ",江岸好企业,420102\n")
+		for range ratings.MaxImportRejected + 1 {
+			b.WriteString("x,,420102\n")
+		}
+		_, err := importFile(context.Background(), newService(t, db), ratings.System, "employers", "e.csv", []byte(b.String()), true)
+		var ve *ratings.ValidationError
+		require.ErrorAs(t, err, &ve)
+		require.Equal(t, "over 100000 rows rejected, the limit of an import that skips them; nothing was imported", ve.Reason)
+		require.Zero(t, countRows(t, db, "employers"))
+	})
+}
+
+// An employer's name and industry added by hand pass CheckName too.
+func TestAddEmployerRefusesBadNames(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		svc := newService(t, db)
+		tests := []struct {
+			name, employerName, industry, field, reason string
+		}{
+			{"NUL in the name", "江岸\x00建筑", "", "name", "NUL byte at byte 6"},
+			{"bidi override in the name", "\u202e司公限有", "", "name", `character '\u202e' at byte 0 is not allowed in a name`},
+			{"invalid UTF-8 in the industry", "江岸建筑", "\xff", "industry", "invalid UTF-8 at byte 0"},
+			{"line break in the industry", "江岸建筑", "a\nb", "industry", `character '\n' at byte 1 is not allowed in a name`},
+		}
+		for i, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) {
+				_, err := svc.AddEmployer(context.Background(), ratings.System, ratings.Employer{USCC: code(t, "420102", 9200+i),
+					Name: tt.employerName, Region: "420102", Industry: tt.industry})
+				require.Equal(t, &ratings.ValidationError{Field: tt.field, Reason: tt.reason}, err)
+			})
+		}
+		require.Zero(t, countRows(t, db, "employers"))
+	})
+}

@@ -135,6 +135,10 @@ var hostileOnce = sync.OnceValue(func() []HostileFile {
 			Open: func() io.Reader {
 				return io.MultiReader(strings.NewReader("uscc,name,region\n"+HostileCode(8)+",\""), io.LimitReader(hostileA{}, 100<<20))
 			}},
+		{Name: "CSV with 5,000,001 rows", FileName: "e.csv", Want: "over the limit of 5000000 data rows",
+			Open: func() io.Reader {
+				return io.MultiReader(strings.NewReader("uscc,name,region\n"), io.LimitReader(&repeater{s: ",\n"}, 2*5_000_001))
+			}},
 		{Name: "CSV with 100,000 columns", FileName: "e.csv", Want: "100000 columns, over the limit of 256",
 			Open: kept(func() []byte { return []byte("uscc,name,region" + strings.Repeat(",", 100_000-3) + "\n") })},
 		{Name: "CSV with a cell of 40 KiB", FileName: "e.csv", Want: "over the limit of 32 KiB a cell", Rejected: true,
