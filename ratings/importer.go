@@ -31,10 +31,13 @@ const MaxImportRejected = 100_000
 
 // ImportParams say what to import (docs/IMPORT.md describes the files).
 type ImportParams struct {
-	Kind        string    // employers, reviews, cases, complaints or deposits
-	FileName    string    // the file's name: its extension (.csv, .xlsx) picks the format; recorded in the audit log
-	Reader      io.Reader // the file's bytes; an io.ReadSeeker lets a CSV import report its total
-	SkipInvalid bool      // import the valid rows and report every rejected one; default: any bad row imports nothing
+	Kind     string // employers, reviews, cases, complaints or deposits
+	FileName string // the file's name: its extension (.csv, .xlsx) picks the format; recorded in the audit log
+	// Reader is the file's bytes: an io.ReadSeeker lets a CSV import
+	// report its total; an XLSX file that is also an io.ReaderAt (a file,
+	// an upload) is read in place, another is read into memory first.
+	Reader      io.Reader
+	SkipInvalid bool // import the valid rows and report every rejected one; default: any bad row imports nothing
 	// Progress is called every BatchSize rows with the rows read so far and
 	// the rows expected (an estimate; 0 when unknown: an XLSX file, or a
 	// reader that cannot seek), and once at the end with the rows read as
@@ -128,7 +131,10 @@ func importKindNamed(name string) (*importKind, error) {
 // updated where a value differs. Every row is checked first; by default a
 // single bad row imports nothing and the error is an *ImportError carrying
 // the report. Rows are read, checked and staged a batch at a time, so
-// memory does not grow with the file (but for the rejected rows listed).
+// memory does not grow with the file (but for the rejected rows listed);
+// the file is read within the limits MaxImport… (a file over one is a
+// *ValidationError of the field "file") and the whole import within
+// ImportParams.Timeout.
 func (s *Service) Import(ctx context.Context, a Actor, p ImportParams) (*ImportReport, error) {
 	if err := officer(a); err != nil {
 		return nil, err
