@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
@@ -16,6 +17,10 @@ import (
 // importPath is the route of record-file imports; it has its own body
 // limit (Options.MaxImportBody).
 const importPath = "/api/v1/imports/:kind"
+
+// importTimeout is the deadline of an import over HTTP, under the server's
+// write timeout (120 s) so that the answer still reaches the client.
+const importTimeout = 100 * time.Second
 
 // importRecords imports a record file sent as multipart/form-data: the
 // part "file" (CSV or XLSX, by its file name) and optionally the field
@@ -59,11 +64,17 @@ func (s *server) importRecords(c *gin.Context) {
 		return
 	}
 	defer f.Close()
-	rep, err := s.svc.Import(c.Request.Context(), actor(c), ratings.ImportParams{Kind: kind, FileName: fh.Filename, Reader: f, SkipInvalid: skip})
+	rep, err := s.svc.Import(c.Request.Context(), actor(c), ratings.ImportParams{Kind: kind, FileName: fh.Filename, Reader: f,
+		SkipInvalid: skip, Timeout: importTimeout})
 	var ie *ratings.ImportError
+	var ve *ratings.ValidationError
 	switch {
 	case errors.As(err, &ie):
 		writeImportErrors(c, ie)
+	case errors.As(err, &ve):
+		// The file as a whole: not readable, or over a limit.
+		writeImportProblem(c, ve.Error()+"; nothing was imported", &ratings.ImportReport{Kind: kind, Rejected: []ratings.RowError{}},
+			[]fieldError{{Field: ve.Field, Reason: ve.Reason}})
 	case err != nil:
 		writeError(c, s.log, err)
 	default:
@@ -84,9 +95,7 @@ type importProblem struct {
 // header.
 func writeImportErrors(c *gin.Context, ie *ratings.ImportError) {
 	rep := ie.Report
-	p := importProblem{problem: problem{Type: "about:blank", Title: http.StatusText(http.StatusUnprocessableEntity),
-		Status: http.StatusUnprocessableEntity, Detail: ie.Error() + "; nothing was imported"},
-		Rows: rep.Rows, RejectedCount: rep.RejectedCount, Rejected: rep.Rejected}
+	var errs []fieldError
 	for _, r := range rep.Rejected {
 		field := "row " + strconv.Itoa(r.Row)
 		if r.Column != "" {
@@ -96,8 +105,16 @@ func writeImportErrors(c *gin.Context, ie *ratings.ImportError) {
 		if r.Value != "" && r.Value != r.Column {
 			reason = strconv.Quote(r.Value) + ": " + reason
 		}
-		p.Errors = append(p.Errors, fieldError{Field: field, Reason: reason})
+		errs = append(errs, fieldError{Field: field, Reason: reason})
 	}
+	writeImportProblem(c, ie.Error()+"; nothing was imported", rep, errs)
+}
+
+// writeImportProblem answers 422 for an import that imported nothing.
+func writeImportProblem(c *gin.Context, detail string, rep *ratings.ImportReport, errs []fieldError) {
+	p := importProblem{problem: problem{Type: "about:blank", Title: http.StatusText(http.StatusUnprocessableEntity),
+		Status: http.StatusUnprocessableEntity, Detail: detail, Errors: errs},
+		Rows: rep.Rows, RejectedCount: rep.RejectedCount, Rejected: rep.Rejected}
 	c.Header("Content-Type", "application/problem+json")
 	c.AbortWithStatusJSON(p.Status, p)
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
@@ -207,4 +208,61 @@ func xlsxFile(t *testing.T, rows [][]any) []byte {
 	var buf bytes.Buffer
 	require.NoError(t, f.Write(&buf))
 	return buf.Bytes()
+}
+
+// importStreamRequest is an upload whose file is streamed from r.
+func importStreamRequest(t *testing.T, kind, secret, fileName string, r io.Reader) *http.Request {
+	t.Helper()
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		fw, err := mw.CreateFormFile("file", fileName)
+		if err == nil {
+			_, err = io.Copy(fw, r)
+		}
+		if err == nil {
+			err = mw.Close()
+		}
+		pw.CloseWithError(err)
+	}()
+	req := httptest.NewRequest(http.MethodPost, "/api/v1/imports/"+kind, pr)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	req.Header.Set("Authorization", "Bearer "+secret)
+	return req
+}
+
+// Every hostile file uploaded is a 4xx naming what is wrong, or imports;
+// nothing is stored for a refused one, and the server still answers.
+func TestImportEndpointHostileFiles(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := importSetup(t, db, api.Options{})
+		for _, f := range ratingstest.HostileFiles() {
+			t.Run(f.Name, func(t *testing.T) {
+				before := countImported(t, db, "employers")
+				rec := do(t, b.h, importStreamRequest(t, "employers", b.county, f.FileName, f.Open()))
+				switch {
+				case strings.Contains(f.Name, "100 MB"):
+					// Over the upload limit before the import sees it.
+					requireProblem(t, rec, http.StatusRequestEntityTooLarge, "")
+				case f.Want == "":
+					require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+					require.Equal(t, f.Rows, decode[importReport](t, rec).Inserted)
+				case f.Rejected:
+					p := decode[importProblem](t, rec)
+					require.Equal(t, http.StatusUnprocessableEntity, rec.Code, rec.Body.String())
+					require.NotEmpty(t, p.Errors)
+					require.Contains(t, p.Errors[0].Reason, f.Want)
+				default:
+					p := requireProblem(t, rec, http.StatusUnprocessableEntity, "file")
+					require.Contains(t, p.Errors[0].Reason, f.Want)
+				}
+				if f.Want != "" {
+					require.Equal(t, before, countImported(t, db, "employers"), "a refused file stored something")
+				}
+				rec = do(t, b.h, httptest.NewRequest(http.MethodGet, "/healthz", nil))
+				require.Equal(t, http.StatusOK, rec.Code)
+			})
+		}
+	})
 }

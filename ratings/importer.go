@@ -1,27 +1,22 @@
 package ratings
 
 import (
-	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"database/sql"
-	"encoding/csv"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
 
-	"github.com/lib/pq"
 	"github.com/uptrace/bun"
-	"github.com/xuri/excelize/v2"
 
 	"laborcredit/engine"
 )
@@ -30,18 +25,29 @@ import (
 // skip them lists in its report: the first ones, by row. All are counted.
 const MaxRejectedReported = 1000
 
+// MaxImportRejected is the most rows an import that skips invalid rows
+// may reject (it lists every one): past it, the import imports nothing.
+const MaxImportRejected = 100_000
+
 // ImportParams say what to import (docs/IMPORT.md describes the files).
 type ImportParams struct {
-	Kind        string    // employers, reviews, cases, complaints or deposits
-	FileName    string    // the file's name: its extension (.csv, .xlsx) picks the format; recorded in the audit log
-	Reader      io.Reader // the file's bytes; an io.ReadSeeker lets a CSV import report its total
-	SkipInvalid bool      // import the valid rows and report every rejected one; default: any bad row imports nothing
+	Kind     string // employers, reviews, cases, complaints or deposits
+	FileName string // the file's name: its extension (.csv, .xlsx) picks the format; recorded in the audit log
+	// Reader is the file's bytes: an io.ReadSeeker lets a CSV import
+	// report its total; an XLSX file that is also an io.ReaderAt (a file,
+	// an upload) is read in place, another is read into memory first.
+	Reader      io.Reader
+	SkipInvalid bool // import the valid rows and report every rejected one; default: any bad row imports nothing
 	// Progress is called every BatchSize rows with the rows read so far and
 	// the rows expected (an estimate; 0 when unknown: an XLSX file, or a
 	// reader that cannot seek), and once at the end with the rows read as
 	// both; may be nil.
 	Progress  func(done, total int)
 	BatchSize int // rows validated and staged together; default 5,000
+	// Timeout is the deadline of the whole import, within ctx's own;
+	// default DefaultImportTimeout. An import past it imports nothing and
+	// is a *ValidationError of the field "file".
+	Timeout time.Duration
 }
 
 // ImportReport says what an import did, or would have done.
@@ -125,7 +131,10 @@ func importKindNamed(name string) (*importKind, error) {
 // updated where a value differs. Every row is checked first; by default a
 // single bad row imports nothing and the error is an *ImportError carrying
 // the report. Rows are read, checked and staged a batch at a time, so
-// memory does not grow with the file (but for the rejected rows listed).
+// memory does not grow with the file (but for the rejected rows listed);
+// the file is read within the limits MaxImport… (a file over one is a
+// *ValidationError of the field "file") and the whole import within
+// ImportParams.Timeout.
 func (s *Service) Import(ctx context.Context, a Actor, p ImportParams) (*ImportReport, error) {
 	if err := officer(a); err != nil {
 		return nil, err
@@ -144,6 +153,19 @@ func (s *Service) Import(ctx context.Context, a Actor, p ImportParams) (*ImportR
 	if p.BatchSize <= 0 {
 		p.BatchSize = 5000
 	}
+	timeout := cmp.Or(p.Timeout, DefaultImportTimeout)
+	parent := ctx
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rep, err := s.importFile(ctx, a, k, format, p)
+	if err != nil && errors.Is(err, context.DeadlineExceeded) && parent.Err() == nil {
+		return nil, invalid("file", "the import took longer than its limit of %s; nothing was imported (split the file)", timeout)
+	}
+	return rep, err
+}
+
+func (s *Service) importFile(ctx context.Context, a Actor, k *importKind, format string, p ImportParams) (*ImportReport, error) {
+	var err error
 	total := 0
 	if rs, ok := p.Reader.(io.ReadSeeker); ok && p.Progress != nil && format == "csv" {
 		if total, err = countRows(rs); err != nil {
@@ -151,7 +173,7 @@ func (s *Service) Import(ctx context.Context, a Actor, p ImportParams) (*ImportR
 		}
 	}
 	sum := sha256.New()
-	t, err := openTable(format, io.TeeReader(p.Reader, sum))
+	t, err := openTable(ctx, format, p.Reader, sum)
 	if err != nil {
 		return nil, err
 	}
@@ -234,7 +256,7 @@ func ReadImportFile(kind, fileName string, r io.Reader, each func(row int, cells
 	if err != nil {
 		return err
 	}
-	t, err := openTable(format, r)
+	t, err := openTable(context.Background(), format, r, nil)
 	if err != nil {
 		return err
 	}
@@ -278,8 +300,9 @@ func countRows(rs io.ReadSeeker) (int, error) {
 	}
 	buf := make([]byte, 256<<10)
 	lines, last := 0, byte('\n')
-	for {
+	for read := 0; read <= MaxImportCSVBytes; { // past it, the import refuses the file
 		n, err := rs.Read(buf)
+		read += n
 		lines += bytes.Count(buf[:n], []byte{'\n'})
 		if n > 0 {
 			last = buf[n-1]
@@ -298,162 +321,6 @@ func countRows(rs io.ReadSeeker) (int, error) {
 		return 0, err
 	}
 	return max(lines-1, 0), nil
-}
-
-// Reading tables: CSV and the first sheet of an XLSX workbook.
-
-// table is a record file read row by row.
-type table interface {
-	// next returns the next row with its number (the header is row 1 when
-	// it is the first line), io.EOF at the end, or a *syntaxError for a
-	// malformed row (reading may go on).
-	next() (row int, cells []string, err error)
-	// dates tells which columns hold dates (XLSX date cells become YYYY-MM-DD).
-	dates(cols []bool)
-	// rest is what is left of the input (for hashing the whole file).
-	rest() io.Reader
-	close() error
-}
-
-// syntaxError is a row the reader could not parse.
-type syntaxError struct {
-	row    int
-	reason string
-}
-
-func (e *syntaxError) Error() string { return fmt.Sprintf("row %d: %s", e.row, e.reason) }
-
-func openTable(format string, r io.Reader) (table, error) {
-	if format == "xlsx" {
-		return openXLSX(r)
-	}
-	br := bufio.NewReaderSize(r, 256<<10)
-	cr := csv.NewReader(br)
-	cr.FieldsPerRecord = -1
-	return &csvTable{r: cr, src: br, first: true}, nil
-}
-
-type csvTable struct {
-	r     *csv.Reader
-	src   io.Reader
-	first bool
-}
-
-func (t *csvTable) next() (int, []string, error) {
-	rec, err := t.r.Read()
-	if err != nil {
-		var pe *csv.ParseError
-		if errors.As(err, &pe) {
-			return pe.StartLine, nil, &syntaxError{row: pe.StartLine, reason: "malformed CSV: " + pe.Err.Error()}
-		}
-		return 0, nil, err
-	}
-	line, _ := t.r.FieldPos(0)
-	if t.first {
-		t.first = false
-		rec[0] = strings.TrimPrefix(rec[0], "\ufeff")
-	}
-	return line, rec, nil
-}
-
-func (t *csvTable) dates([]bool)    {}
-func (t *csvTable) rest() io.Reader { return t.src }
-func (t *csvTable) close() error    { return nil }
-
-type xlsxTable struct {
-	f        *excelize.File
-	rows     *excelize.Rows
-	n        int
-	date1904 bool
-	isDate   []bool
-}
-
-func openXLSX(r io.Reader) (*xlsxTable, error) {
-	f, err := excelize.OpenReader(r)
-	if err != nil {
-		return nil, invalid("file", "not a readable XLSX workbook: %v", err)
-	}
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		f.Close()
-		return nil, invalid("file", "the workbook has no sheet")
-	}
-	rows, err := f.Rows(sheets[0])
-	if err != nil {
-		f.Close()
-		return nil, invalid("file", "sheet %q: %v", sheets[0], err)
-	}
-	t := &xlsxTable{f: f, rows: rows}
-	if props, err := f.GetWorkbookProps(); err == nil && props.Date1904 != nil {
-		t.date1904 = *props.Date1904
-	}
-	return t, nil
-}
-
-func (t *xlsxTable) next() (int, []string, error) {
-	if !t.rows.Next() {
-		if err := t.rows.Error(); err != nil {
-			return 0, nil, fmt.Errorf("read sheet: %w", err)
-		}
-		return 0, nil, io.EOF
-	}
-	t.n++
-	cells, err := t.rows.Columns(excelize.Options{RawCellValue: true})
-	if err != nil {
-		return t.n, nil, &syntaxError{row: t.n, reason: "unreadable row: " + err.Error()}
-	}
-	for i := range cells {
-		if i < len(t.isDate) && t.isDate[i] {
-			cells[i] = t.date(strings.TrimSpace(cells[i]))
-		}
-	}
-	return t.n, cells, nil
-}
-
-// date turns a date cell (a serial day number, or an ISO date-time) into
-// YYYY-MM-DD; anything else is left for the date check to refuse.
-func (t *xlsxTable) date(v string) string {
-	if v == "" || engine.ValidDate(v) {
-		return v
-	}
-	if len(v) > 10 && v[10] == 'T' && engine.ValidDate(v[:10]) {
-		return v[:10]
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 1 || f >= 2958466 { // 2958466 is 10000-01-01
-		return v
-	}
-	d, err := excelize.ExcelDateToTime(f, t.date1904)
-	if err != nil {
-		return v
-	}
-	return d.Format(time.DateOnly)
-}
-
-func (t *xlsxTable) dates(cols []bool) { t.isDate = cols }
-func (t *xlsxTable) rest() io.Reader   { return strings.NewReader("") } // read whole when opened
-
-func (t *xlsxTable) close() error {
-	err := t.rows.Close()
-	return errors.Join(err, t.f.Close())
-}
-
-func blankRow(cells []string) bool {
-	for _, c := range cells {
-		if strings.TrimSpace(c) != "" {
-			return false
-		}
-	}
-	return true
-}
-
-// columnLetter is a spreadsheet column's letter: 0 → A, 26 → AA.
-func columnLetter(i int) string {
-	s := ""
-	for i++; i > 0; i = (i - 1) / 26 {
-		s = string(rune('A'+(i-1)%26)) + s
-	}
-	return s
 }
 
 // The header.
@@ -497,8 +364,8 @@ func readHeader(k *importKind, t table) (*headerMap, error) {
 		if h == "" {
 			continue
 		}
-		if !utf8.ValidString(h) {
-			errs = append(errs, RowError{Row: row, Column: columnLetter(i), Value: strings.ToValidUTF8(h, "\uFFFD"), Reason: notUTF8})
+		if why := cellProblem(h, false); why != "" {
+			errs = append(errs, RowError{Row: row, Column: columnLetter(i), Value: shownValue(h), Reason: why})
 			continue
 		}
 		col := k.column(h)
@@ -531,380 +398,38 @@ func readHeader(k *importKind, t table) (*headerMap, error) {
 
 const notUTF8 = "not UTF-8 text: save the file as CSV UTF-8 (a GBK file reads like this)"
 
-// The kinds of record and their columns.
-
-// importColumn is a column of a kind of record file.
-type importColumn struct {
-	name     string   // English header: the name in reasons and in the audit
-	headers  []string // other accepted headers, the Chinese of docs/IMPORT.md first
-	required bool     // the column must be there, and its cells (but booleans) not empty
-	date     bool     // XLSX date cells of the column are read as dates
-	boolean  bool     // an empty cell is false, even in a required column
-	// set parses a non-empty cell into the row, or says why it cannot.
-	set func(im *importer, r *importRow, v string) string
-}
-
-// importKind is a kind of record file: its columns, its checks, and how
-// its rows are staged and merged into their table.
-type importKind struct {
-	name    string
-	columns []importColumn
-	// check checks a row whose cells all parsed: the English name of the
-	// column at fault and why, or "".
-	check func(r *importRow) (column, reason string)
-	// resolve checks a batch of parsed rows against the database (employers
-	// referred to, the actor's region…), rejecting rows with im.fail.
-	resolve func(ctx context.Context, im *importer, rows []*importRow) error
-	stage   []stageColumn // staged columns, after row_no
-	values  func(r *importRow, vals []any) []any
-	table   string   // the table merged into
-	key     []string // its natural key: the conflict target, also staged
-	set     []string // the columns an update sets
-	dupCol  string   // the column a duplicate row is reported under
-	// merge, when set, replaces upsert (and calls it).
-	merge func(ctx context.Context, im *importer, fresh bool) (inserted, updated int, err error)
-}
-
-// stageColumn is a column of the staging table.
-type stageColumn struct{ name, pg, sqlite string }
-
-func (k *importKind) column(header string) *importColumn {
-	for i := range k.columns {
-		c := &k.columns[i]
-		if strings.EqualFold(header, c.name) || slices.Contains(c.headers, header) {
-			return c
+// cellProblem says why a cell cannot be imported, or "": over
+// MaxImportCell, or refused by CheckText (CheckName for a name).
+func cellProblem(v string, name bool) string {
+	if len(v) > MaxImportCell {
+		return fmt.Sprintf("%d bytes, over the limit of %s a cell", len(v), byteSize(MaxImportCell))
+	}
+	check := CheckText
+	if name {
+		check = CheckName
+	}
+	var ve *ValidationError
+	if err := check("", v); errors.As(err, &ve) {
+		if !utf8.ValidString(v) {
+			return notUTF8 + "; " + ve.Reason
 		}
+		return ve.Reason
 	}
-	return nil
-}
-
-func (k *importKind) columnList() string {
-	var b strings.Builder
-	for i, c := range k.columns {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%s (%s)", c.name, c.headers[0])
-	}
-	return b.String()
-}
-
-// importRow is one row being imported, parsed.
-type importRow struct {
-	row        int
-	cells      []string // trimmed, by file column
-	err        *RowError
-	employerID int64
-	legacyWhy  string // employers: why the code fails its checks (fine if on the legacy allow-list)
-
-	uscc, name, region, industry string
-	employees                    int
-	period                       int
-	review                       engine.AnnualReview
-	required, paid               bool
-	kase                         engine.Case
-	violations                   string // the case's violations, sorted and ';'-joined
-	complaintNo, received        string
-}
-
-var (
-	sourceLabels  = map[string]string{"投诉举报": "complaint", "日常巡视检查": "routine_inspection", "专项检查": "special_inspection", "书面审查": "written_review"}
-	outcomeLabels = map[string]string{"办理中": "pending", "未发现违法": "no_violation", "已整改": "rectified", "行政处罚": "penalized"}
-)
-
-var usccColumn = importColumn{name: "uscc", headers: []string{"统一社会信用代码", "社会信用代码"}, required: true, set: setText(func(r *importRow) *string { return &r.uscc })}
-
-var importKinds = []*importKind{
-	{
-		name: "employers",
-		columns: []importColumn{
-			{name: "uscc", headers: []string{"统一社会信用代码", "社会信用代码"}, required: true, set: setEmployerCode},
-			{name: "name", headers: []string{"单位名称", "用人单位名称", "企业名称"}, required: true, set: setText(func(r *importRow) *string { return &r.name })},
-			{name: "region", headers: []string{"行政区划代码", "区划代码"}, required: true, set: setRegion},
-			{name: "industry", headers: []string{"行业", "所属行业"}, set: setText(func(r *importRow) *string { return &r.industry })},
-			{name: "employees", headers: []string{"职工人数", "从业人数"}, set: setCount(func(r *importRow) *int { return &r.employees })},
-		},
-		resolve: resolveEmployers,
-		stage:   []stageColumn{{"uscc", "text", "TEXT"}, {"name", "text", "TEXT"}, {"region", "text", "TEXT"}, {"industry", "text", "TEXT"}, {"employees", "integer", "INTEGER"}},
-		values: func(r *importRow, v []any) []any {
-			return append(v, r.uscc, r.name, r.region, r.industry, r.employees)
-		},
-		table: "employers", key: []string{"uscc"}, set: []string{"name", "region", "industry", "employees"},
-		dupCol: "uscc",
-	},
-	{
-		name: "reviews",
-		columns: []importColumn{
-			usccColumn,
-			{name: "period", headers: []string{"年度"}, required: true, set: setYear(func(r *importRow) *int { return &r.period })},
-			{name: "submitted", headers: []string{"是否提交"}, required: true, boolean: true, set: setBool(func(r *importRow) *bool { return &r.review.Submitted })},
-			{name: "on_time", headers: []string{"是否按时提交"}, required: true, boolean: true, set: setBool(func(r *importRow) *bool { return &r.review.OnTime })},
-			{name: "employees", headers: []string{"职工人数"}, set: setCount(func(r *importRow) *int { return &r.review.Employees })},
-			{name: "contracts_signed", headers: []string{"签订劳动合同人数"}, set: setCount(func(r *importRow) *int { return &r.review.ContractsSigned })},
-			{name: "insured", headers: []string{"参加社会保险人数", "参保人数"}, set: setCount(func(r *importRow) *int { return &r.review.Insured })},
-			{name: "roster_complete", headers: []string{"职工名册完整", "职工名册是否完整"}, boolean: true, set: setBool(func(r *importRow) *bool { return &r.review.RosterComplete })},
-		},
-		check: func(r *importRow) (string, string) {
-			if err := checkReview(r.period, r.review); err != nil {
-				var ve *ValidationError
-				if errors.As(err, &ve) {
-					return ve.Field, ve.Reason
-				}
-				return "period", err.Error()
-			}
-			if r.review.ContractsSigned > r.review.Employees {
-				return "contracts_signed", fmt.Sprintf("more than the employees (%d)", r.review.Employees)
-			}
-			if r.review.Insured > r.review.Employees {
-				return "insured", fmt.Sprintf("more than the employees (%d)", r.review.Employees)
-			}
-			return "", ""
-		},
-		resolve: resolveReferences,
-		stage: []stageColumn{{"uscc", "text", "TEXT"}, {"employer_id", "bigint", "INTEGER"}, {"period", "integer", "INTEGER"},
-			{"submitted", "boolean", "INTEGER"}, {"on_time", "boolean", "INTEGER"}, {"employees", "integer", "INTEGER"},
-			{"contracts_signed", "integer", "INTEGER"}, {"insured", "integer", "INTEGER"}, {"roster_complete", "boolean", "INTEGER"}},
-		values: func(r *importRow, v []any) []any {
-			ar := &r.review
-			return append(v, r.uscc, r.employerID, r.period, ar.Submitted, ar.OnTime, ar.Employees, ar.ContractsSigned, ar.Insured, ar.RosterComplete)
-		},
-		table: "annual_reviews", key: []string{"employer_id", "period"},
-		set:    []string{"submitted", "on_time", "employees", "contracts_signed", "insured", "roster_complete"},
-		dupCol: "uscc",
-	},
-	{
-		name: "cases",
-		columns: []importColumn{
-			{name: "case_no", headers: []string{"案件编号", "案号"}, required: true, set: setText(func(r *importRow) *string { return &r.kase.ID })},
-			usccColumn,
-			{name: "source", headers: []string{"案件来源"}, required: true, set: setEnum(engine.CaseSources, sourceLabels, func(r *importRow) *string { return &r.kase.Source })},
-			{name: "opened", headers: []string{"立案日期"}, required: true, date: true, set: setDate(func(r *importRow) *string { return &r.kase.Opened })},
-			{name: "concluded", headers: []string{"结案日期"}, date: true, set: setDate(func(r *importRow) *string { return &r.kase.Concluded })},
-			{name: "outcome", headers: []string{"处理结果"}, required: true, set: setEnum(engine.Outcomes, outcomeLabels, func(r *importRow) *string { return &r.kase.Outcome })},
-			{name: "violations", headers: []string{"违法行为"}, set: setViolations},
-			{name: "order_refused", headers: []string{"拒不履行"}, boolean: true, set: setBool(func(r *importRow) *bool { return &r.kase.OrderRefused })},
-			{name: "obstructed", headers: []string{"阻挠检查"}, boolean: true, set: setBool(func(r *importRow) *bool { return &r.kase.Obstructed })},
-			{name: "mass_incident", headers: []string{"群体性事件"}, boolean: true, set: setBool(func(r *importRow) *bool { return &r.kase.MassIncident })},
-			{name: "serious_impact", headers: []string{"严重社会影响"}, boolean: true, set: setBool(func(r *importRow) *bool { return &r.kase.SeriousImpact })},
-			{name: "criminal", headers: []string{"追究刑事责任"}, boolean: true, set: setBool(func(r *importRow) *bool { return &r.kase.Criminal })},
-			{name: "back_wages", headers: []string{"追发工资", "追发工资金额"}, set: setAmount},
-			{name: "workers_affected", headers: []string{"涉及人数", "涉及劳动者人数"}, set: setCount(func(r *importRow) *int { return &r.kase.WorkersAffected })},
-		},
-		check: func(r *importRow) (string, string) {
-			err := r.kase.Validate()
-			var fe engine.FactsError
-			if !errors.As(err, &fe) {
-				return "", ""
-			}
-			field, _, _ := strings.Cut(fe[0].Path, "[")
-			if field == "id" {
-				field = "case_no"
-			}
-			return field, fe[0].Reason
-		},
-		resolve: resolveReferences,
-		stage: []stageColumn{{"case_no", "text", "TEXT"}, {"employer_id", "bigint", "INTEGER"}, {"source", "text", "TEXT"},
-			{"opened", "date", "TEXT"}, {"concluded", "date", "TEXT"}, {"outcome", "text", "TEXT"},
-			{"order_refused", "boolean", "INTEGER"}, {"obstructed", "boolean", "INTEGER"}, {"mass_incident", "boolean", "INTEGER"},
-			{"serious_impact", "boolean", "INTEGER"}, {"criminal", "boolean", "INTEGER"}, {"back_wages", "numeric(16, 2)", "REAL"},
-			{"workers_affected", "integer", "INTEGER"}, {"violations", "text", "TEXT"}},
-		values: func(r *importRow, v []any) []any {
-			c := &r.kase
-			var concluded any
-			if c.Concluded != "" {
-				concluded = c.Concluded
-			}
-			return append(v, c.ID, r.employerID, c.Source, c.Opened, concluded, c.Outcome, c.OrderRefused, c.Obstructed,
-				c.MassIncident, c.SeriousImpact, c.Criminal, strconv.FormatFloat(c.BackWages, 'f', 2, 64), c.WorkersAffected, r.violations)
-		},
-		table: "cases", key: []string{"case_no"},
-		set: []string{"employer_id", "source", "opened", "concluded", "outcome", "order_refused", "obstructed", "mass_incident",
-			"serious_impact", "criminal", "back_wages", "workers_affected"},
-		dupCol: "case_no",
-		merge:  mergeCases,
-	},
-	{
-		name: "complaints",
-		columns: []importColumn{
-			{name: "complaint_no", headers: []string{"投诉编号"}, required: true, set: setText(func(r *importRow) *string { return &r.complaintNo })},
-			usccColumn,
-			{name: "received", headers: []string{"受理日期"}, required: true, date: true, set: setDate(func(r *importRow) *string { return &r.received })},
-		},
-		resolve: resolveReferences,
-		stage:   []stageColumn{{"complaint_no", "text", "TEXT"}, {"employer_id", "bigint", "INTEGER"}, {"received", "date", "TEXT"}},
-		values: func(r *importRow, v []any) []any {
-			return append(v, r.complaintNo, r.employerID, r.received)
-		},
-		table: "complaints", key: []string{"complaint_no"}, set: []string{"employer_id", "received"},
-		dupCol: "complaint_no",
-	},
-	{
-		name: "deposits",
-		columns: []importColumn{
-			usccColumn,
-			{name: "period", headers: []string{"年度"}, required: true, set: setYear(func(r *importRow) *int { return &r.period })},
-			{name: "required", headers: []string{"是否应缴"}, required: true, boolean: true, set: setBool(func(r *importRow) *bool { return &r.required })},
-			{name: "paid", headers: []string{"是否已缴"}, required: true, boolean: true, set: setBool(func(r *importRow) *bool { return &r.paid })},
-		},
-		resolve: resolveReferences,
-		stage: []stageColumn{{"uscc", "text", "TEXT"}, {"employer_id", "bigint", "INTEGER"}, {"period", "integer", "INTEGER"},
-			{"required", "boolean", "INTEGER"}, {"paid", "boolean", "INTEGER"}},
-		values: func(r *importRow, v []any) []any {
-			return append(v, r.uscc, r.employerID, r.period, r.required, r.paid)
-		},
-		table: "wage_deposits", key: []string{"employer_id", "period"}, set: []string{"required", "paid"},
-		dupCol: "uscc",
-	},
-}
-
-// Cell parsers.
-
-func setText(field func(*importRow) *string) func(*importer, *importRow, string) string {
-	return func(_ *importer, r *importRow, v string) string {
-		*field(r) = v
-		return ""
-	}
-}
-
-func setCount(field func(*importRow) *int) func(*importer, *importRow, string) string {
-	return func(_ *importer, r *importRow, v string) string {
-		n, why := parseInt(v)
-		switch {
-		case why != "":
-			return why
-		case n < 0 || n > engine.MaxCount:
-			return fmt.Sprintf("must be from 0 to %d", engine.MaxCount)
-		}
-		*field(r) = n
-		return ""
-	}
-}
-
-func setYear(field func(*importRow) *int) func(*importer, *importRow, string) string {
-	return func(_ *importer, r *importRow, v string) string {
-		n, why := parseInt(v)
-		switch {
-		case why != "":
-			return why
-		case n < 1990 || n > 2100:
-			return "must be a year between 1990 and 2100"
-		}
-		*field(r) = n
-		return ""
-	}
-}
-
-// parseInt reads a whole number; "12.0" (as spreadsheets write numbers) is 12.
-func parseInt(v string) (int, string) {
-	if n, err := strconv.Atoi(v); err == nil {
-		return n, ""
-	}
-	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || math.IsInf(f, 0) || math.IsNaN(f) {
-		return 0, "not a whole number"
-	}
-	if f != math.Trunc(f) || math.Abs(f) > 1e15 {
-		return 0, "not a whole number"
-	}
-	return int(f), ""
-}
-
-func setBool(field func(*importRow) *bool) func(*importer, *importRow, string) string {
-	return func(_ *importer, r *importRow, v string) string {
-		switch strings.ToLower(v) {
-		case "true", "1", "yes", "y", "是":
-			*field(r) = true
-		case "false", "0", "no", "n", "否":
-			*field(r) = false
-		default:
-			return "not a boolean: want true/false, 1/0, yes/no, y/n or 是/否"
-		}
-		return ""
-	}
-}
-
-func setDate(field func(*importRow) *string) func(*importer, *importRow, string) string {
-	return func(_ *importer, r *importRow, v string) string {
-		if !engine.ValidDate(v) {
-			return "not a date: want YYYY-MM-DD"
-		}
-		*field(r) = v
-		return ""
-	}
-}
-
-func setEnum(values []string, labels map[string]string, field func(*importRow) *string) func(*importer, *importRow, string) string {
-	return func(_ *importer, r *importRow, v string) string {
-		if code, ok := labels[v]; ok {
-			v = code
-		}
-		if !slices.Contains(values, v) {
-			return "unknown value: want one of " + strings.Join(values, ", ")
-		}
-		*field(r) = v
-		return ""
-	}
-}
-
-func setAmount(_ *importer, r *importRow, v string) string {
-	f, err := strconv.ParseFloat(v, 64)
-	switch {
-	case err != nil || math.IsNaN(f) || math.IsInf(f, 0):
-		return "not an amount in yuan, e.g. 52000.50"
-	case f < 0:
-		return "must not be negative"
-	case f > engine.MaxAmount:
-		return fmt.Sprintf("must be at most %.0f yuan", engine.MaxAmount)
-	case math.Abs(math.Round(f*100)-f*100) > 1e-6:
-		return "at most two decimals (yuan and fen)"
-	}
-	r.kase.BackWages = f
 	return ""
 }
 
-func setViolations(_ *importer, r *importRow, v string) string {
-	var vs []string
-	for _, p := range strings.FieldsFunc(v, func(c rune) bool { return c == ';' || c == '；' }) {
-		p = strings.TrimSpace(p)
-		if p == "" {
-			continue
+// shownValue is a cell as a report shows it: valid UTF-8, NUL bytes
+// replaced, at most 200 bytes.
+func shownValue(v string) string {
+	v = strings.ReplaceAll(strings.ToValidUTF8(v, "\uFFFD"), "\x00", "\uFFFD")
+	if len(v) > 200 {
+		i := 200
+		for i > 0 && !utf8.RuneStart(v[i]) {
+			i--
 		}
-		if !slices.Contains(engine.Violations, p) {
-			return fmt.Sprintf("unknown violation %q: want codes of %s separated by ;", p, strings.Join(engine.Violations, ", "))
-		}
-		if !slices.Contains(vs, p) {
-			vs = append(vs, p)
-		}
+		v = v[:i] + "…"
 	}
-	slices.Sort(vs)
-	r.kase.Violations = vs
-	r.violations = strings.Join(vs, ";")
-	return ""
-}
-
-// setEmployerCode checks an employer's own code as CheckCode does; a code
-// that fails its check characters waits for the legacy allow-list.
-func setEmployerCode(_ *importer, r *importRow, v string) string {
-	err := engine.CheckUSCC(v)
-	if err == nil {
-		err = engine.CheckOrgCode(v)
-	}
-	if err != nil {
-		if len(v) != 18 {
-			return "not a valid unified social credit code: " + err.Error()
-		}
-		r.legacyWhy = err.Error()
-	}
-	r.uscc = v
-	return ""
-}
-
-func setRegion(im *importer, r *importRow, v string) string {
-	if err := im.s.regions.Check(v); err != nil {
-		return err.Error()
-	}
-	r.region = v
-	return ""
+	return v
 }
 
 // The import of one file, in its transaction.
@@ -939,11 +464,21 @@ func (im *importer) fail(r *importRow, column, reason string) {
 	r.err = &RowError{Row: r.row, Column: im.hm.header(column), Value: value, Reason: reason}
 }
 
-func (im *importer) reject(e RowError) {
+func (im *importer) reject(e RowError) error {
 	im.rep.RejectedCount++
 	if im.skip || len(im.rep.Rejected) < MaxRejectedReported {
 		im.rep.Rejected = append(im.rep.Rejected, e)
 	}
+	return im.tooManyRejected()
+}
+
+// tooManyRejected refuses an import that skips its invalid rows once over
+// MaxImportRejected of them are rejected (each is kept for the report).
+func (im *importer) tooManyRejected() error {
+	if !im.skip || im.rep.RejectedCount <= MaxImportRejected {
+		return nil
+	}
+	return limitError("over %d rows rejected, the limit of an import that skips them; nothing was imported", MaxImportRejected)
 }
 
 // read reads, checks and stages every row, a batch at a time.
@@ -1034,13 +569,13 @@ func (im *importer) parse(r *importRow, cells []string) {
 		}
 		if col == nil {
 			if v != "" {
-				r.err = &RowError{Row: row, Column: columnLetter(i), Value: v, Reason: "a value in a column without a header"}
+				r.err = &RowError{Row: row, Column: columnLetter(i), Value: shownValue(v), Reason: "a value in a column without a header"}
 				return
 			}
 			continue
 		}
-		if !utf8.ValidString(v) {
-			r.err = &RowError{Row: row, Column: hm.cells[i], Value: strings.ToValidUTF8(v, "\uFFFD"), Reason: notUTF8}
+		if why := cellProblem(v, col.isName); why != "" {
+			r.err = &RowError{Row: row, Column: hm.cells[i], Value: shownValue(v), Reason: why}
 			return
 		}
 		if v == "" {
@@ -1051,7 +586,7 @@ func (im *importer) parse(r *importRow, cells []string) {
 			continue
 		}
 		if why := col.set(im, r, v); why != "" {
-			r.err = &RowError{Row: row, Column: hm.cells[i], Value: v, Reason: why}
+			r.err = &RowError{Row: row, Column: hm.cells[i], Value: shownValue(v), Reason: why}
 			return
 		}
 	}
@@ -1086,7 +621,9 @@ func (im *importer) flush(ctx context.Context, rows []*importRow) error {
 	good = good[:0]
 	for _, r := range rows {
 		if r.err != nil {
-			im.reject(*r.err)
+			if err := im.reject(*r.err); err != nil {
+				return err
+			}
 			continue
 		}
 		good = append(good, r)
@@ -1236,418 +773,6 @@ func resolveReferences(ctx context.Context, im *importer, rows []*importRow) err
 		}
 	}
 	return nil
-}
-
-// Staging: rows go to a temporary table (COPY on PostgreSQL, multi-row
-// INSERTs on SQLite), are checked for duplicates there, and are merged
-// into their table in one statement.
-
-const (
-	stageTable      = "import_stage"
-	stageViolations = "import_stage_violations"
-	vchangedTable   = "import_vchanged"
-)
-
-func (im *importer) createStage(ctx context.Context) error {
-	cols := []string{"row_no integer NOT NULL"}
-	for _, c := range im.k.stage {
-		typ := c.sqlite
-		if im.pg {
-			typ = c.pg
-		}
-		cols = append(cols, c.name+" "+typ)
-	}
-	tables := map[string]string{stageTable: strings.Join(cols, ", ")}
-	if im.k.name == "cases" {
-		tables[stageViolations] = "row_no integer NOT NULL, violation text NOT NULL"
-	}
-	for _, name := range []string{stageTable, stageViolations} {
-		def, ok := tables[name]
-		if !ok {
-			continue
-		}
-		q := "CREATE TEMP TABLE " + name + " (" + def + ")"
-		if im.pg {
-			q += " ON COMMIT DROP"
-		} else if _, err := im.tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+name); err != nil {
-			return fmt.Errorf("create staging table: %w", err)
-		}
-		if _, err := im.tx.ExecContext(ctx, q); err != nil {
-			return fmt.Errorf("create staging table: %w", err)
-		}
-	}
-	if im.pg {
-		// Room to find duplicate keys among a million staged rows without
-		// spilling to disk; for this transaction only.
-		if _, err := im.tx.ExecContext(ctx, "SET LOCAL work_mem = '64MB'"); err != nil {
-			return fmt.Errorf("create staging table: %w", err)
-		}
-	}
-	return nil
-}
-
-// dropStage drops the staging tables (PostgreSQL drops them at commit).
-func (im *importer) dropStage(ctx context.Context) error {
-	if im.pg {
-		return nil
-	}
-	for _, name := range []string{stageTable, stageViolations, vchangedTable} {
-		if _, err := im.tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+name); err != nil {
-			return fmt.Errorf("drop staging table: %w", err)
-		}
-	}
-	return nil
-}
-
-func (im *importer) stageRows(ctx context.Context, rows []*importRow) error {
-	if len(rows) == 0 {
-		return nil
-	}
-	cols := []string{"row_no"}
-	for _, c := range im.k.stage {
-		cols = append(cols, c.name)
-	}
-	err := im.insert(ctx, stageTable, cols, len(rows), func(i int, v []any) []any {
-		return im.k.values(rows[i], append(v, rows[i].row))
-	})
-	if err != nil {
-		return err
-	}
-	im.staged += len(rows)
-	if im.k.name != "cases" {
-		return nil
-	}
-	type pair struct {
-		row int
-		v   string
-	}
-	var vs []pair
-	for _, r := range rows {
-		for _, v := range r.kase.Violations {
-			vs = append(vs, pair{r.row, v})
-		}
-	}
-	return im.insert(ctx, stageViolations, []string{"row_no", "violation"}, len(vs), func(i int, v []any) []any {
-		return append(v, vs[i].row, vs[i].v)
-	})
-}
-
-// insert writes n rows into a staging table: COPY on PostgreSQL, batched
-// multi-row INSERTs on SQLite.
-func (im *importer) insert(ctx context.Context, table string, cols []string, n int, row func(i int, v []any) []any) error {
-	if n == 0 {
-		return nil
-	}
-	if im.pg {
-		if im.copying != nil && im.copyTable != table {
-			if err := im.idle(ctx); err != nil {
-				return err
-			}
-		}
-		if im.copying == nil {
-			stmt, err := im.tx.Tx.PrepareContext(ctx, pq.CopyIn(table, cols...))
-			if err != nil {
-				return fmt.Errorf("stage rows: %w", err)
-			}
-			im.copying, im.copyTable = stmt, table
-		}
-		for i := range n {
-			im.vals = row(i, im.vals[:0])
-			if _, err := im.copying.ExecContext(ctx, im.vals...); err != nil {
-				return fmt.Errorf("stage rows: %w", err)
-			}
-		}
-		return nil
-	}
-	per := max(1, 30000/len(cols))
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(cols)), ", ") + ")"
-	head := "INSERT INTO " + table + " (" + strings.Join(cols, ", ") + ") VALUES "
-	for lo := 0; lo < n; lo += per {
-		hi := min(n, lo+per)
-		var q strings.Builder
-		q.WriteString(head)
-		args := im.vals[:0]
-		for i := lo; i < hi; i++ {
-			if i > lo {
-				q.WriteString(", ")
-			}
-			q.WriteString(one)
-			args = row(i, args)
-		}
-		im.vals = args
-		if _, err := im.tx.Tx.ExecContext(ctx, q.String(), args...); err != nil {
-			return fmt.Errorf("stage rows: %w", err)
-		}
-	}
-	return nil
-}
-
-// idle ends the COPY in progress, if any, so that the connection takes
-// queries again.
-func (im *importer) idle(ctx context.Context) error {
-	stmt := im.copying
-	if stmt == nil {
-		return nil
-	}
-	im.copying = nil
-	if _, err := stmt.ExecContext(ctx); err != nil {
-		stmt.Close()
-		return fmt.Errorf("stage rows: %w", err)
-	}
-	return stmt.Close()
-}
-
-// duplicates rejects every row whose natural key an earlier row of the
-// file has (and, when skipping, unstages it), and says how many.
-func (im *importer) duplicates(ctx context.Context) (int, error) {
-	if im.staged == 0 {
-		return 0, nil
-	}
-	key := strings.Join(im.stageKey(), ", ")
-	dups := "SELECT row_no, " + im.k.dupCol + ", min(row_no) OVER (PARTITION BY " + key + ") AS first_row FROM " + stageTable +
-		" WHERE (" + key + ") IN (SELECT " + key + " FROM " + stageTable + " GROUP BY " + key + " HAVING count(*) > 1)"
-	res, err := im.tx.Tx.QueryContext(ctx, dups+" ORDER BY row_no")
-	if err != nil {
-		return 0, fmt.Errorf("find duplicate rows: %w", err)
-	}
-	defer res.Close()
-	var found []RowError
-	for res.Next() {
-		var row, first int
-		var value string
-		if err := res.Scan(&row, &value, &first); err != nil {
-			return 0, fmt.Errorf("find duplicate rows: %w", err)
-		}
-		if row == first {
-			continue
-		}
-		reason := fmt.Sprintf("duplicate: row %d has the same %s", first, im.keyHeaders())
-		found = append(found, RowError{Row: row, Column: im.hm.header(im.k.dupCol), Value: value, Reason: reason})
-	}
-	if err := res.Err(); err != nil {
-		return 0, fmt.Errorf("find duplicate rows: %w", err)
-	}
-	res.Close()
-	if len(found) == 0 {
-		return 0, nil
-	}
-	if im.skip {
-		n, err := im.tx.Tx.ExecContext(ctx, "DELETE FROM "+stageTable+" WHERE row_no IN (SELECT row_no FROM ("+dups+") d WHERE row_no <> first_row)")
-		if err != nil {
-			return 0, fmt.Errorf("unstage duplicate rows: %w", err)
-		}
-		k, _ := n.RowsAffected()
-		im.staged -= int(k)
-	}
-	// Merge them into the rows rejected so far, by row.
-	all := append(im.rep.Rejected, found...)
-	slices.SortStableFunc(all, func(a, b RowError) int { return a.Row - b.Row })
-	im.rep.RejectedCount += len(found)
-	if !im.skip && len(all) > MaxRejectedReported {
-		all = all[:MaxRejectedReported]
-	}
-	im.rep.Rejected = all
-	return len(found), nil
-}
-
-// stageKey is the natural key as staged: the employer's code stands for
-// its id.
-func (im *importer) stageKey() []string {
-	var out []string
-	for _, k := range im.k.key {
-		if k == "employer_id" {
-			k = "uscc"
-		}
-		out = append(out, k)
-	}
-	return out
-}
-
-func (im *importer) keyHeaders() string {
-	var hs []string
-	for _, k := range im.stageKey() {
-		hs = append(hs, im.hm.header(k))
-	}
-	return strings.Join(hs, " and ")
-}
-
-// merge writes the staged rows into their table. When none of their keys
-// is there yet (a first import), the rows are inserted right away and a
-// key given twice in the file shows as a unique violation, rolled back to
-// look for the duplicates; otherwise the duplicates are looked for first.
-func (im *importer) merge(ctx context.Context) error {
-	merge := im.k.merge
-	if merge == nil {
-		merge = func(ctx context.Context, im *importer, fresh bool) (int, int, error) { return im.upsert(ctx, fresh) }
-	}
-	fresh, err := im.fresh(ctx)
-	if err != nil {
-		return err
-	}
-	if !fresh {
-		if err := im.dedupe(ctx); err != nil {
-			return err
-		}
-	} else if _, err := im.tx.ExecContext(ctx, "SAVEPOINT import_merge"); err != nil {
-		return fmt.Errorf("merge %s: %w", im.k.table, err)
-	}
-	ins, upd, err := merge(ctx, im, fresh)
-	if fresh && errors.Is(err, ErrConflict) {
-		if _, rerr := im.tx.ExecContext(ctx, "ROLLBACK TO SAVEPOINT import_merge"); rerr != nil {
-			return fmt.Errorf("merge %s: %w", im.k.table, rerr)
-		}
-		n, derr := im.duplicates(ctx)
-		switch {
-		case derr != nil:
-			return derr
-		case n == 0: // not a duplicate: another transaction inserted the key
-			return err
-		case !im.skip:
-			return &ImportError{Report: im.rep}
-		}
-		ins, upd, err = merge(ctx, im, fresh)
-	}
-	if err != nil {
-		return err
-	}
-	im.rep.Inserted, im.rep.Updated = ins, upd
-	im.rep.Unchanged = im.staged - ins - upd
-	return nil
-}
-
-// fresh reports whether none of the staged keys is in the table yet: at
-// once when the table is empty, else by looking each key up.
-func (im *importer) fresh(ctx context.Context) (bool, error) {
-	var found bool
-	if err := im.tx.Tx.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM "+im.k.table+")").Scan(&found); err != nil {
-		return false, fmt.Errorf("merge %s: %w", im.k.table, err)
-	}
-	if !found {
-		return true, nil
-	}
-	var match []string
-	for _, c := range im.k.key {
-		match = append(match, "t."+c+" = s."+c)
-	}
-	q := "SELECT EXISTS (SELECT 1 FROM " + stageTable + " s WHERE EXISTS (SELECT 1 FROM " + im.k.table + " t WHERE " + strings.Join(match, " AND ") + "))"
-	if err := im.tx.Tx.QueryRowContext(ctx, q).Scan(&found); err != nil {
-		return false, fmt.Errorf("merge %s: %w", im.k.table, err)
-	}
-	return !found, nil
-}
-
-// dedupe rejects the duplicate rows; unless skipping them, any is an
-// *ImportError.
-func (im *importer) dedupe(ctx context.Context) error {
-	n, err := im.duplicates(ctx)
-	if err == nil && n > 0 && !im.skip {
-		err = &ImportError{Report: im.rep}
-	}
-	return err
-}
-
-// upsert inserts the staged rows whose key is new and updates those that
-// differ: INSERT … SELECT … ON CONFLICT DO UPDATE … WHERE distinct; fresh
-// rows (none of their keys in the table) take a plain INSERT, cheaper than
-// ON CONFLICT's speculative insertion. Should another transaction insert
-// one of the keys meanwhile, the import fails with ErrConflict, having
-// written nothing.
-func (im *importer) upsert(ctx context.Context, fresh bool) (inserted, updated int, err error) {
-	k := im.k
-	list := strings.Join(slices.Concat(k.key, k.set), ", ")
-	if fresh {
-		res, err := im.tx.Tx.ExecContext(ctx, "INSERT INTO "+k.table+" ("+list+") SELECT "+list+" FROM "+stageTable)
-		if err != nil {
-			return 0, 0, fmt.Errorf("merge %s: %w", k.table, dbError(err))
-		}
-		n, err := res.RowsAffected()
-		return int(n), 0, err
-	}
-	var set, old, incoming, match []string
-	for _, c := range k.set {
-		set = append(set, c+" = excluded."+c)
-		old = append(old, k.table+"."+c)
-		incoming = append(incoming, "excluded."+c)
-	}
-	for _, c := range k.key {
-		match = append(match, "t."+c+" = s."+c)
-	}
-	distinctOp := " IS NOT "
-	if im.pg {
-		distinctOp = " IS DISTINCT FROM "
-	}
-	q := "INSERT INTO " + k.table + " (" + list + ") SELECT " + list + " FROM " + stageTable + " WHERE true" +
-		" ON CONFLICT (" + strings.Join(k.key, ", ") + ") DO UPDATE SET " + strings.Join(set, ", ") +
-		" WHERE (" + strings.Join(old, ", ") + ")" + distinctOp + "(" + strings.Join(incoming, ", ") + ")"
-	if im.pg {
-		q = "WITH up AS (" + q + " RETURNING (xmax = 0) AS inserted) SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) FROM up"
-		if err := im.tx.Tx.QueryRowContext(ctx, q).Scan(&inserted, &updated); err != nil {
-			return 0, 0, fmt.Errorf("merge %s: %w", k.table, dbError(err))
-		}
-		return inserted, updated, nil
-	}
-	pre := "SELECT count(*) FROM " + stageTable + " s WHERE NOT EXISTS (SELECT 1 FROM " + k.table + " t WHERE " + strings.Join(match, " AND ") + ")"
-	if err := im.tx.Tx.QueryRowContext(ctx, pre).Scan(&inserted); err != nil {
-		return 0, 0, fmt.Errorf("merge %s: %w", k.table, err)
-	}
-	res, err := im.tx.Tx.ExecContext(ctx, q)
-	if err != nil {
-		return 0, 0, fmt.Errorf("merge %s: %w", k.table, dbError(err))
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return 0, 0, fmt.Errorf("merge %s: %w", k.table, err)
-	}
-	return inserted, int(n) - inserted, nil
-}
-
-// mergeCases upserts the cases and replaces the violations of every case
-// whose set of violations differs; a case whose only change is its
-// violations counts as updated.
-func mergeCases(ctx context.Context, im *importer, fresh bool) (inserted, updated int, err error) {
-	agg := "group_concat(v.violation, ';' ORDER BY v.violation)"
-	create := "CREATE TEMP TABLE " + vchangedTable + " AS "
-	if im.pg {
-		agg = `string_agg(v.violation, ';' ORDER BY v.violation COLLATE "C")`
-		create = "CREATE TEMP TABLE " + vchangedTable + " ON COMMIT DROP AS "
-	} else if _, err := im.tx.ExecContext(ctx, "DROP TABLE IF EXISTS temp."+vchangedTable); err != nil {
-		return 0, 0, fmt.Errorf("merge cases: %w", err)
-	}
-	q := create + "SELECT s.case_no, c.id IS NOT NULL AS existed FROM " + stageTable + " s LEFT JOIN cases c ON c.case_no = s.case_no" +
-		" WHERE s.violations <> COALESCE((SELECT " + agg + " FROM case_violations v WHERE v.case_id = c.id), '')"
-	if _, err := im.tx.ExecContext(ctx, q); err != nil {
-		return 0, 0, fmt.Errorf("merge cases: %w", err)
-	}
-	// Cases whose row stays the same but whose violations change.
-	same := " IS "
-	if im.pg {
-		same = " IS NOT DISTINCT FROM "
-	}
-	var old, staged []string
-	for _, c := range im.k.set {
-		old = append(old, "c."+c)
-		staged = append(staged, "s."+c)
-	}
-	var onlyViolations int
-	q = "SELECT count(*) FROM " + vchangedTable + " vc JOIN cases c ON c.case_no = vc.case_no JOIN " + stageTable + " s ON s.case_no = vc.case_no" +
-		" WHERE vc.existed AND (" + strings.Join(old, ", ") + ")" + same + "(" + strings.Join(staged, ", ") + ")"
-	if err := im.tx.Tx.QueryRowContext(ctx, q).Scan(&onlyViolations); err != nil {
-		return 0, 0, fmt.Errorf("merge cases: %w", err)
-	}
-	if inserted, updated, err = im.upsert(ctx, fresh); err != nil {
-		return 0, 0, err
-	}
-	for _, q := range []string{
-		"DELETE FROM case_violations WHERE case_id IN (SELECT c.id FROM cases c JOIN " + vchangedTable + " vc ON vc.case_no = c.case_no)",
-		"INSERT INTO case_violations (case_id, violation) SELECT c.id, sv.violation FROM " + stageViolations + " sv" +
-			" JOIN " + stageTable + " s ON s.row_no = sv.row_no JOIN " + vchangedTable + " vc ON vc.case_no = s.case_no" +
-			" JOIN cases c ON c.case_no = s.case_no",
-	} {
-		if _, err := im.tx.ExecContext(ctx, q); err != nil {
-			return 0, 0, fmt.Errorf("merge case violations: %w", dbError(err))
-		}
-	}
-	return inserted, updated + onlyViolations, nil
 }
 
 func importPlural(n int, word string) string {

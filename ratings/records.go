@@ -89,6 +89,12 @@ func (s *Service) validateEmployer(ctx context.Context, db bun.IDB, e *Employer)
 	if strings.TrimSpace(e.Name) == "" {
 		return invalid("name", "required")
 	}
+	if err := CheckName("name", e.Name); err != nil {
+		return err
+	}
+	if err := CheckName("industry", e.Industry); err != nil {
+		return err
+	}
 	if err := s.regions.Check(e.Region); err != nil {
 		return invalid("region", "%v", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+	"unicode"
 
 	"laborcredit/ratings"
 )
@@ -111,7 +112,7 @@ func printRejected(w io.Writer, rep *ratings.ImportReport) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "row\tcolumn\tvalue\treason")
 	for _, r := range rep.Rejected {
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Row, r.Column, oneLine(r.Value), r.Reason)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\n", r.Row, oneLine(r.Column), oneLine(r.Value), oneLine(r.Reason))
 	}
 	tw.Flush()
 	if more := rep.RejectedCount - len(rep.Rejected); more > 0 {
@@ -119,9 +120,30 @@ func printRejected(w io.Writer, rep *ratings.ImportReport) {
 	}
 }
 
-// oneLine keeps a cell on one line of the table.
+// oneLine keeps a cell on one line of the table, and the terminal's
+// control out of the file's hands: control and bidirectional-formatting
+// characters are shown as Go escapes (\n, \x1b, \u202e).
 func oneLine(s string) string {
-	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", `\t`).Replace(s)
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) || unicode.Is(unicode.Bidi_Control, r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// writeCSVRow writes a row of a file people open in a spreadsheet: every
+// cell through ratings.EscapeFormula.
+func writeCSVRow(w *csv.Writer, cells []string) error {
+	safe := make([]string, len(cells))
+	for i, c := range cells {
+		safe[i] = ratings.EscapeFormula(c)
+	}
+	return w.Write(safe)
 }
 
 // writeRejects reads the file again and writes its rejected rows to path
@@ -154,14 +176,14 @@ func writeRejects(kind, file, path string, rep *ratings.ImportReport) error {
 	err = ratings.ReadImportFile(kind, file, src, func(row int, cells []string) error {
 		if header {
 			header = false
-			return w.Write(append([]string{"row", "reason"}, cells...))
+			return writeCSVRow(w, append([]string{"row", "reason"}, cells...))
 		}
 		reason, ok := reasons[row]
 		if !ok {
 			return nil
 		}
 		delete(reasons, row)
-		return w.Write(append([]string{strconv.Itoa(row), reason}, cells...))
+		return writeCSVRow(w, append([]string{strconv.Itoa(row), reason}, cells...))
 	})
 	if err != nil {
 		return err

