@@ -252,7 +252,7 @@ func loadBenchData(t *testing.T, ctx context.Context, db *sql.DB, n int, ruleSet
 			return err
 		}
 		defer tx.Rollback() //nolint:errcheck // after Commit, a no-op
-		st, err := tx.PrepareContext(ctx, pq.CopyIn(table, cols...))
+		st, err := tx.PrepareContext(ctx, "COPY "+table+" ("+strings.Join(cols, ", ")+") FROM STDIN")
 		if err != nil {
 			return err
 		}

@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/lib/pq"
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
 
@@ -107,7 +106,7 @@ func newBulk(ctx context.Context, tx bun.Tx, table string, cols ...string) *bulk
 func (b *bulk) add(vals ...any) error {
 	if ratings.IsPostgres(b.tx) {
 		if b.stmt == nil {
-			st, err := b.tx.Tx.PrepareContext(b.ctx, pq.CopyIn(b.table, b.cols...))
+			st, err := b.tx.Tx.PrepareContext(b.ctx, "COPY "+b.table+" ("+strings.Join(b.cols, ", ")+") FROM STDIN")
 			if err != nil {
 				return err
 			}

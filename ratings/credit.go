@@ -81,7 +81,7 @@ func creditRatings(ctx context.Context, db bun.IDB, employerIDs []int64, before 
 	}
 	q := db.NewSelect().TableExpr("ratings AS r").Join("JOIN employers AS e ON e.id = r.employer_id").
 		ColumnExpr("r.employer_id, e.uscc, e.name, e.region, r.period, r.version, r.grade, r.result, r.published_at, r.current").
-		Where("r.status = ? AND r.employer_id IN (?)", StatusPublished, bun.In(employerIDs)).
+		Where("r.status = ? AND r.employer_id IN (?)", StatusPublished, bun.List(employerIDs)).
 		OrderExpr("r.employer_id, r.period DESC, r.published_at DESC, r.version DESC")
 	if !before.IsZero() {
 		q = q.Where("r.published_at < ?", before)
@@ -113,7 +113,7 @@ func creditRatings(ctx context.Context, db bun.IDB, employerIDs []int64, before 
 		Award      string `bun:"award"`
 	}
 	aq := db.NewSelect().Model((*Nomination)(nil)).Column("employer_id", "period", "award").
-		Where("status = ? AND employer_id IN (?)", "approved", bun.In(employerIDs)).Order("period DESC")
+		Where("status = ? AND employer_id IN (?)", "approved", bun.List(employerIDs)).Order("period DESC")
 	if !before.IsZero() {
 		aq = aq.Where("decided_at < ?", before)
 	}
@@ -235,7 +235,7 @@ func (s *Service) CreditBatch(ctx context.Context, codes []string) ([]BatchItem,
 	if len(failed) > 0 {
 		// Real early codes that fail the check are on the legacy list.
 		var legacy []string
-		if err := s.db.NewSelect().Model((*LegacyCode)(nil)).Column("uscc").Where("uscc IN (?)", bun.In(failed)).Scan(ctx, &legacy); err != nil {
+		if err := s.db.NewSelect().Model((*LegacyCode)(nil)).Column("uscc").Where("uscc IN (?)", bun.List(failed)).Scan(ctx, &legacy); err != nil {
 			return nil, err
 		}
 		for i := range out {
@@ -248,7 +248,7 @@ func (s *Service) CreditBatch(ctx context.Context, codes []string) ([]BatchItem,
 	docs := map[string]string{}
 	if len(valid) > 0 {
 		var rows []creditDoc
-		if err := s.db.NewSelect().Model(&rows).Column("uscc", "doc").Where("uscc IN (?)", bun.In(valid)).Scan(ctx); err != nil {
+		if err := s.db.NewSelect().Model(&rows).Column("uscc", "doc").Where("uscc IN (?)", bun.List(valid)).Scan(ctx); err != nil {
 			return nil, err
 		}
 		for _, r := range rows {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/lib/pq"
 	"github.com/uptrace/bun"
 
 	"laborcredit/engine"
@@ -233,7 +232,7 @@ func (s *Service) rateBatch(ctx context.Context, tx bun.Tx, rs *engine.RuleSet, 
 	}
 	if len(supersede) > 0 {
 		if _, err := tx.NewUpdate().Model((*Rating)(nil)).Set("current = ?", false).
-			Set("lock_version = lock_version + 1").Where("id IN (?)", bun.In(supersede)).Exec(ctx); err != nil {
+			Set("lock_version = lock_version + 1").Where("id IN (?)", bun.List(supersede)).Exec(ctx); err != nil {
 			return st, fmt.Errorf("supersede ratings: %w", err)
 		}
 	}
@@ -268,7 +267,7 @@ func insertRatings(ctx context.Context, tx bun.Tx, rows []Rating) error {
 		}
 		return nil
 	}
-	stmt, err := tx.Tx.PrepareContext(ctx, pq.CopyIn("ratings", "employer_id", "period", "version", "current", "status",
+	stmt, err := tx.Tx.PrepareContext(ctx, copyIn("ratings", "employer_id", "period", "version", "current", "status",
 		"rule_set_id", "rule_set_hash", "engine_grade", "grade", "score", "result", "facts", "computed_at", "lock_version"))
 	if err != nil {
 		return fmt.Errorf("copy ratings: %w", err)

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-
-	"github.com/lib/pq"
 )
 
 // Staging: rows go to a temporary table (COPY on PostgreSQL, multi-row
@@ -117,7 +115,7 @@ func (im *importer) insert(ctx context.Context, table string, cols []string, n i
 			}
 		}
 		if im.copying == nil {
-			stmt, err := im.tx.Tx.PrepareContext(ctx, pq.CopyIn(table, cols...))
+			stmt, err := im.tx.Tx.PrepareContext(ctx, copyIn(table, cols...))
 			if err != nil {
 				return fmt.Errorf("stage rows: %w", err)
 			}

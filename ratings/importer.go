@@ -671,7 +671,7 @@ func resolveEmployers(ctx context.Context, im *importer, rows []*importRow) erro
 	allowed := map[string]bool{}
 	if len(legacy) > 0 {
 		var codes []string
-		if err := im.tx.NewSelect().Model((*LegacyCode)(nil)).Column("uscc").Where("uscc IN (?)", bun.In(legacy)).Scan(ctx, &codes); err != nil {
+		if err := im.tx.NewSelect().Model((*LegacyCode)(nil)).Column("uscc").Where("uscc IN (?)", bun.List(legacy)).Scan(ctx, &codes); err != nil {
 			return fmt.Errorf("check legacy codes: %w", err)
 		}
 		for _, c := range codes {
@@ -682,7 +682,7 @@ func resolveEmployers(ctx context.Context, im *importer, rows []*importRow) erro
 	if im.a.Role != RoleAdmin {
 		codes := distinctKeys(rows, func(r *importRow) string { return r.uscc }, nil)
 		var es []Employer
-		if err := im.tx.NewSelect().Model(&es).Column("uscc", "region").Where("uscc IN (?)", bun.In(codes)).Scan(ctx); err != nil {
+		if err := im.tx.NewSelect().Model(&es).Column("uscc", "region").Where("uscc IN (?)", bun.List(codes)).Scan(ctx); err != nil {
 			return fmt.Errorf("load employers: %w", err)
 		}
 		for _, e := range es {
@@ -711,7 +711,7 @@ func resolveReferences(ctx context.Context, im *importer, rows []*importRow) err
 	}
 	codes := distinctKeys(rows, func(r *importRow) string { return r.uscc }, nil)
 	var es []Employer
-	if err := im.tx.NewSelect().Model(&es).Column("id", "uscc", "region").Where("uscc IN (?)", bun.In(codes)).Scan(ctx); err != nil {
+	if err := im.tx.NewSelect().Model(&es).Column("id", "uscc", "region").Where("uscc IN (?)", bun.List(codes)).Scan(ctx); err != nil {
 		return fmt.Errorf("load employers: %w", err)
 	}
 	byCode := make(map[string]*Employer, len(es))
@@ -746,7 +746,7 @@ func resolveReferences(ctx context.Context, im *importer, rows []*importRow) err
 		return nil
 	}
 	q := fmt.Sprintf("SELECT t.%s, t.employer_id, e.uscc FROM %s t JOIN employers e ON e.id = t.employer_id WHERE t.%s IN (?)", keyCol, table, keyCol)
-	res, err := im.tx.QueryContext(ctx, q, bun.In(keys))
+	res, err := im.tx.QueryContext(ctx, q, bun.List(keys))
 	if err != nil {
 		return fmt.Errorf("load %s: %w", table, err)
 	}

@@ -373,7 +373,7 @@ func (s *Service) DecideObjections(ctx context.Context, a Actor, p DecideObjecti
 		if p.All {
 			q = q.Where("rating_id = ? AND status = ?", p.RatingID, ObjectionOpen)
 		} else {
-			q = q.Where("id IN (?)", bun.In(ids))
+			q = q.Where("id IN (?)", bun.List(ids))
 		}
 		if err := q.Scan(ctx); err != nil {
 			return fmt.Errorf("decide objections: %w", err)
@@ -461,7 +461,7 @@ func (s *Service) answer(ctx context.Context, tx bun.Tx, a Actor, ratingID int64
 	var changed []int64
 	if _, err := tx.NewUpdate().Model((*Objection)(nil)).
 		Set("status = ?, decided_by = ?, decided_at = ?, decision = ?", outcome, a.String(), now, text).
-		Where("id IN (?) AND status = ?", bun.In(ids), ObjectionOpen).Returning("id").Exec(ctx, &changed); err != nil {
+		Where("id IN (?) AND status = ?", bun.List(ids), ObjectionOpen).Returning("id").Exec(ctx, &changed); err != nil {
 		return fmt.Errorf("decide objections: %w", dbError(err))
 	}
 	if len(changed) != len(ids) {

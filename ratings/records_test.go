@@ -243,10 +243,6 @@ func TestLegacyCodes(t *testing.T) {
 	})
 }
 
-// legacyCodeBug is why TestLegacyCodeRefusesImpossibleCodes is skipped.
-const legacyCodeBug = "BUG: ratings.AddLegacyCode (records.go) accepts any 18-byte string that fails the checks, " +
-	"e.g. 18 spaces, or a code with O or lower case letters, so CheckCode then lets AddEmployer register it"
-
 // A code that cannot be real (characters outside the USCC alphabet) has no
 // place on the allow-list of real codes that fail their check character.
 func TestLegacyCodeRefusesImpossibleCodes(t *testing.T) {
@@ -609,11 +605,6 @@ func TestCaseViolationConstraintsInDatabase(t *testing.T) {
 		require.Equal(t, 1, countRows(t, db, "case_violations"))
 	})
 }
-
-// outOfRangeBug is why TestRecordsOutOfRangeNumbers is skipped.
-const outOfRangeBug = "BUG: ratings AddEmployer/RecordReview/RecordCase (records.go) do not bound employees, workers_affected " +
-	"(PostgreSQL integer) or back_wages (numeric(16,2)): SQLite stores 2147483648 employees or 1e15 yuan, PostgreSQL returns the " +
-	"untranslated driver error \"pq: integer out of range (22003)\" / \"numeric field overflow\" (dbError does not map 22003)"
 
 // Numbers the PostgreSQL columns cannot hold are refused alike on both
 // dialects, as validation errors naming the field, and nothing is written.

@@ -334,11 +334,6 @@ func TestActiveRuleSetNoLongerCompiles(t *testing.T) {
 	})
 }
 
-// uploadRaceBug is why TestUploadRuleSetConcurrently is skipped.
-const uploadRaceBug = "BUG: ratings.Service.UploadRuleSet (rulesets.go) races on PostgreSQL: concurrent uploads of the same content " +
-	"both miss the SELECT by hash, one INSERT then fails on the unique hash and the caller gets " +
-	"\"conflict: rule set national-2016 version N is already stored with other content\" although the content is the same"
-
 // The same rule set uploaded by several callers at once is stored once,
 // and every caller gets the stored row ("the same content uploaded again
 // returns the stored one").

@@ -268,7 +268,7 @@ func (s *Service) bulk(ctx context.Context, a Actor, p BulkParams, st bulkStep) 
 				Where("r.current = ? AND r.period = ? AND r.status = ? AND e.region LIKE ?", true, p.Period, st.from, prefix+"%").
 				OrderExpr("r.id").Limit(1000)
 			if len(p.IDs) > 0 {
-				q = q.Where("r.id IN (?)", bun.In(p.IDs))
+				q = q.Where("r.id IN (?)", bun.List(p.IDs))
 			}
 			var ids []int64
 			if err := q.Scan(ctx, &ids); err != nil {
@@ -284,7 +284,7 @@ func (s *Service) bulk(ctx context.Context, a Actor, p BulkParams, st bulkStep) 
 				up = st.set(up)
 			}
 			var changed []int64
-			if _, err := up.Where("id IN (?) AND status = ?", bun.In(ids), st.from).Returning("id").Exec(ctx, &changed); err != nil {
+			if _, err := up.Where("id IN (?) AND status = ?", bun.List(ids), st.from).Returning("id").Exec(ctx, &changed); err != nil {
 				return fmt.Errorf("%s: %w", st.action, dbError(err))
 			}
 			slices.Sort(changed)
@@ -328,7 +328,7 @@ func (s *Service) notifyAll(ctx context.Context, db bun.IDB, ratingIDs []int64, 
 	}
 	var rs []Rating
 	if err := db.NewSelect().Model(&rs).Column("id", "employer_id", "period", "grade", "engine_grade", "result", "override_reason").
-		Where("id IN (?)", bun.In(ratingIDs)).Order("id").Scan(ctx); err != nil {
+		Where("id IN (?)", bun.List(ratingIDs)).Order("id").Scan(ctx); err != nil {
 		return fmt.Errorf("notify: %w", err)
 	}
 	if len(rs) != len(ratingIDs) {
@@ -418,7 +418,7 @@ func (s *Service) Tick(ctx context.Context) (int, error) {
 			var rows []tickRow
 			if _, err := tx.NewUpdate().Model((*Rating)(nil)).Set("status = ?", StatusPublished).Set("published_at = ?", now).
 				Set("feed_seq = ?", seq).Set("lock_version = lock_version + 1").
-				Where("id IN (?) AND status = ? AND current = ? AND publicity_ends < ?", bun.In(ids), StatusPublicized, true, today).
+				Where("id IN (?) AND status = ? AND current = ? AND publicity_ends < ?", bun.List(ids), StatusPublicized, true, today).
 				Where("id NOT IN (SELECT o.rating_id FROM objections AS o WHERE o.status = ?)", "open").
 				Returning("id, employer_id").Exec(ctx, &rows); err != nil {
 				return fmt.Errorf("publish: %w", dbError(err))

@@ -96,7 +96,7 @@ func TestBulkSteps(t *testing.T) {
 
 		// One audit entry per batch, naming the ratings it moved.
 		var entries []ratings.AuditEntry
-		require.NoError(t, db.NewSelect().Model(&entries).Where("action IN (?)", bun.In([]string{"rating.review", "rating.confirm"})).
+		require.NoError(t, db.NewSelect().Model(&entries).Where("action IN (?)", bun.List([]string{"rating.review", "rating.confirm"})).
 			Order("seq").Scan(ctx))
 		require.Len(t, entries, 3)
 		require.Equal(t, "rating.review", entries[0].Action)
