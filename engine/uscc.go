@@ -5,10 +5,12 @@ import (
 	"strings"
 )
 
-// usccAlphabet is the character set of the unified social credit code
+// USCCAlphabet is the character set of the unified social credit code
 // (GB 32100-2015): digits and upper-case letters without I, O, S, V and Z.
 // A character's value is its index, 0–30.
-const usccAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+const USCCAlphabet = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+
+const usccAlphabet = USCCAlphabet
 
 var usccWeights = [17]int{1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28}
 

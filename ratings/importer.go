@@ -105,6 +105,20 @@ func ImportKinds() []string {
 	return out
 }
 
+// ImportColumns lists the English headers of a kind of record file, in
+// the column order of docs/IMPORT.md (what `laborcredit generate` writes).
+func ImportColumns(kind string) ([]string, error) {
+	k, err := importKindNamed(kind)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, len(k.columns))
+	for i, c := range k.columns {
+		out[i] = c.name
+	}
+	return out, nil
+}
+
 // ImportFormat tells a record file's format by its name's extension:
 // "csv" or "xlsx".
 func ImportFormat(fileName string) (string, error) {
