@@ -449,3 +449,17 @@ func TestCreditHostileLogged(t *testing.T) {
 		require.Equal(t, want, queryLog(t, db, cl.ID, len(want)))
 	})
 }
+
+// TestCheckTrustedProxiesQuiet: serve checks --trusted-proxies before it
+// builds the server; the check must not print gin's debug-mode warning
+// ("[GIN-debug] [WARNING] Running in "debug" mode") to the operator.
+// Not parallel: it sets gin's process-wide mode and writer.
+func TestCheckTrustedProxiesQuiet(t *testing.T) {
+	var out bytes.Buffer
+	mode, w := gin.Mode(), gin.DefaultWriter
+	gin.SetMode(gin.DebugMode)
+	gin.DefaultWriter = &out
+	t.Cleanup(func() { gin.SetMode(mode); gin.DefaultWriter = w })
+	require.NoError(t, api.CheckTrustedProxies(nil))
+	require.NotContains(t, out.String(), "GIN-debug")
+}
