@@ -23,7 +23,7 @@ func serveCommand() *command {
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "laborcredit serve [--addr HOST:PORT] [--db URL]")
+	fs := newFlags(e, "serve", "laborcredit serve [--addr HOST:PORT] [--db URL] [--tick DURATION] [--metrics-token TOKEN] [--metrics-addr HOST:PORT] [--trusted-proxies LIST]")
 	dbf := dbFlag(fs)
 	addr := fs.String("addr", "", "listen address (default $LABORCREDIT_ADDR, else 127.0.0.1:8080)")
 	tick := fs.Duration("tick", time.Minute, "how often to publish ratings whose publicity has ended (0: never)")
