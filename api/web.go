@@ -523,7 +523,7 @@ func (s *server) webEmployer(c *gin.Context) {
 	p := s.newPage(c, "", "")
 	code, err := s.lookupCode(c, c.Param("uscc"))
 	if err != nil {
-		s.webError(c, p, http.StatusBadRequest, p.L.T("err.code", code, err.Error()))
+		s.webError(c, p, http.StatusBadRequest, p.L.T("err.code", code, p.L.CodeReason(err)))
 		return
 	}
 	ctx := c.Request.Context()
