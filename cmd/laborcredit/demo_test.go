@@ -174,6 +174,17 @@ func TestDemoLoads(t *testing.T) {
 	_, err = ratings.VerifyAudit(ctx, db)
 	require.NoError(t, err)
 
+	// The printed tokens work on the real clock too (laborcredit serve on
+	// the demo's database, or on a restored backup of it), for 90 days.
+	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: func() time.Time { return time.Now().Add(89 * 24 * time.Hour) }})
+	require.NoError(t, err)
+	tokens := regexp.MustCompile(`officer token \([^)]*\): +(lct_\S+)`).FindAllStringSubmatch(first.stdout, -1)
+	require.Len(t, tokens, 2, first.stdout)
+	for _, m := range tokens {
+		_, err := svc.ActorForToken(ctx, m[1])
+		require.NoError(t, err, m[0])
+	}
+
 	again := runCLI(t, "", "demo", "--no-serve", "--employers", "10", "--db", "sqlite://"+filepath.Join(dir, "a.db"))
 	require.Equal(t, exitFailure, again.code)
 	require.Contains(t, again.stderr, "the database already holds 300 employers")
