@@ -79,6 +79,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	defer d.db.Close()
 	if ln == nil {
 		d.print(e.stdout, "http://"+*addr)
+		fmt.Fprintf(e.stdout, "not served (--no-serve); serve them with: laborcredit serve --db %s --addr %s\n", ratings.Redact(url), *addr)
 		return nil
 	}
 	d.print(e.stdout, "http://"+ln.Addr().String())

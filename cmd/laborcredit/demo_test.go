@@ -146,6 +146,8 @@ func TestDemoLoads(t *testing.T) {
 	require.Equal(t, exitOK, second.code, second.stderr)
 	require.Equal(t, demoGradesRe.FindAllString(first.stdout, -1), demoGradesRe.FindAllString(second.stdout, -1))
 	require.Len(t, demoGradesRe.FindAllString(first.stdout, -1), 2, first.stdout)
+	// The URLs it printed are not served: it says how to serve them.
+	require.Contains(t, first.stdout, "not served (--no-serve); serve them with: laborcredit serve --db sqlite://"+filepath.Join(dir, "a.db"))
 
 	ctx := context.Background()
 	db, err := ratings.Open(ctx, "sqlite://"+filepath.Join(dir, "a.db"))
