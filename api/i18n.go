@@ -276,6 +276,8 @@ var messages = map[string][2]string{
 	"err.400":          {"请求有误", "Bad request"},
 	"err.404":          {"页面不存在", "Page not found"},
 	"err.404.text":     {"您要找的页面不存在。", "There is no page at this address."},
+	"err.429":          {"访问过于频繁", "Too many requests"},
+	"err.429.text":     {"来自您所在网络地址的访问过于频繁，请 %s 秒后再试。", "Too many requests from your address; please try again in %s seconds."},
 	"err.500":          {"服务暂时不可用", "Service unavailable"},
 	"err.500.text":     {"服务器出错，已记录，请稍后再试。", "The server failed; it has been logged. Please try again later."},
 	"err.home":         {"返回首页", "Back to the home page"},
