@@ -22,6 +22,9 @@ func TestUserTokenRevokedOrExpired(t *testing.T) {
 		ctx := context.Background()
 		unknown := b.get(t, "/api/v1/me", "lct_unknown")
 		want := requireProblem(t, unknown, http.StatusUnauthorized, "")
+		// The one answer names every case and what to do about it.
+		require.Contains(t, want.Detail, "expired")
+		require.Contains(t, want.Detail, "administrator")
 
 		revoked := b.user(t, "江岸区监察大队", ratings.RoleCounty, "420102", "")
 		require.Equal(t, http.StatusOK, b.get(t, "/api/v1/me", revoked).Code)

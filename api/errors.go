@@ -69,7 +69,8 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 		p.Status, p.Detail = http.StatusUnprocessableEntity, ve.Error()
 		p.Errors = []fieldError{{Field: ve.Field, Reason: ve.Reason}}
 	case errors.Is(err, ratings.ErrUnauthenticated):
-		p.Status, p.Detail = http.StatusUnauthorized, "missing, unknown or revoked credentials"
+		p.Status, p.Detail = http.StatusUnauthorized, "missing, unknown, revoked or expired credentials; "+
+			"send Authorization: Bearer with a valid token or key, or ask your administrator for a new one"
 		c.Header("WWW-Authenticate", `Bearer realm="laborcredit"`)
 	case errors.Is(err, ratings.ErrForbidden):
 		p.Status, p.Detail = http.StatusForbidden, err.Error()

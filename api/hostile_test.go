@@ -382,6 +382,9 @@ func TestPublicRateLimit(t *testing.T) {
 	require.Equal(t, http.StatusTooManyRequests, rec.Code)
 	require.Contains(t, rec.Header().Get("Content-Type"), "text/html")
 	require.NotEmpty(t, rec.Header().Get("Retry-After"))
+	// The page is in the page's language, not the API's English.
+	require.Contains(t, rec.Body.String(), "访问过于频繁")
+	require.NotContains(t, rec.Body.String(), "too many requests")
 	// X-Forwarded-For from anyone is not believed.
 	require.Equal(t, http.StatusTooManyRequests, send(h, http.MethodGet, "/awards", "198.51.100.1", "203.0.113.9").Code)
 	// Another address has its own budget; officers' endpoints have none.
@@ -448,4 +451,18 @@ func TestCreditHostileLogged(t *testing.T) {
 		}
 		require.Equal(t, want, queryLog(t, db, cl.ID, len(want)))
 	})
+}
+
+// TestCheckTrustedProxiesQuiet: serve checks --trusted-proxies before it
+// builds the server; the check must not print gin's debug-mode warning
+// ("[GIN-debug] [WARNING] Running in "debug" mode") to the operator.
+// Not parallel: it sets gin's process-wide mode and writer.
+func TestCheckTrustedProxiesQuiet(t *testing.T) {
+	var out bytes.Buffer
+	mode, w := gin.Mode(), gin.DefaultWriter
+	gin.SetMode(gin.DebugMode)
+	gin.DefaultWriter = &out
+	t.Cleanup(func() { gin.SetMode(mode); gin.DefaultWriter = w })
+	require.NoError(t, api.CheckTrustedProxies(nil))
+	require.NotContains(t, out.String(), "GIN-debug")
 }

@@ -3,6 +3,7 @@ package api
 import (
 	"fmt"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 )
@@ -111,6 +112,35 @@ func (l loc) T(key string, args ...any) string {
 		return fmt.Sprintf(s, args...)
 	}
 	return s
+}
+
+// codeReasons are engine.CheckUSCC's reasons, matched so that a zh-CN
+// page says them in Chinese; the English page shows them as they are.
+var codeReasons = []struct {
+	re  *regexp.Regexp
+	key string
+}{
+	{regexp.MustCompile(`^must be 18 characters, got (\d+)$`), "err.code.length"},
+	{regexp.MustCompile(`^character (\d+) \('(.+)'\) is not in the USCC character set`), "err.code.char"},
+	{regexp.MustCompile(`^check character is '(.+)', want '(.+)'$`), "err.code.check"},
+}
+
+// CodeReason is why a code is malformed, in the page's language.
+func (l loc) CodeReason(err error) string {
+	reason := err.Error()
+	if l.lang == langEN {
+		return reason
+	}
+	for _, r := range codeReasons {
+		if m := r.re.FindStringSubmatch(reason); m != nil {
+			args := make([]any, len(m)-1)
+			for i, g := range m[1:] {
+				args[i] = g
+			}
+			return l.T(r.key, args...)
+		}
+	}
+	return reason
 }
 
 // URL is a link to path that keeps the language, with the query
@@ -246,6 +276,8 @@ var messages = map[string][2]string{
 	"err.400":          {"请求有误", "Bad request"},
 	"err.404":          {"页面不存在", "Page not found"},
 	"err.404.text":     {"您要找的页面不存在。", "There is no page at this address."},
+	"err.429":          {"访问过于频繁", "Too many requests"},
+	"err.429.text":     {"来自您所在网络地址的访问过于频繁，请 %s 秒后再试。", "Too many requests from your address; please try again in %s seconds."},
 	"err.500":          {"服务暂时不可用", "Service unavailable"},
 	"err.500.text":     {"服务器出错，已记录，请稍后再试。", "The server failed; it has been logged. Please try again later."},
 	"err.home":         {"返回首页", "Back to the home page"},
@@ -256,6 +288,9 @@ var messages = map[string][2]string{
 	"err.grade":        {"等级 %q 有误：只能是 A、B 或 C。", "Grade %q is wrong: it must be A, B or C."},
 	"err.number":       {"%s 须为正整数，而不是 %q。", "%s must be a whole number, not %q."},
 	"err.code":         {"统一社会信用代码 %s 格式不正确：%s", "The unified social credit code %s is malformed: %s"},
+	"err.code.length":  {"应为18位，实为%s位", "must be 18 characters, got %s"},
+	"err.code.char":    {"第%s位字符“%s”不是统一社会信用代码使用的字符（数字和除I、O、S、V、Z以外的大写英文字母）", "character %s (%s) is not in the USCC character set"},
+	"err.code.check":   {"校验码（第18位）为“%s”，按前17位应为“%s”，请核对代码", "check character is %s, want %s"},
 	"err.notfound":     {"没有统一社会信用代码为 %s 的单位已公布的评价结果。", "There is no published rating of an employer with the code %s."},
 	"err.perpage":      {"每页最多 100 条，而不是 %d。", "At most 100 a page, not %d."},
 	"err.input":        {"输入有误：%s", "Wrong input: %s"},

@@ -123,3 +123,18 @@ func TestOpenAPIServed(t *testing.T) {
 	require.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
 	require.Equal(t, api.OpenAPI(), rec.Body.Bytes())
 }
+
+// TestOpenAPIJSONBodies415: every operation that takes a JSON body
+// documents the 415 that bindJSON answers to another Content-Type.
+func TestOpenAPIJSONBodies415(t *testing.T) {
+	t.Parallel()
+	doc := loadSpec(t)
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			if op.RequestBody == nil || op.RequestBody.Value.Content.Get("application/json") == nil {
+				continue
+			}
+			require.NotNil(t, op.Responses.Value("415"), "%s %s takes JSON but lists no 415", method, path)
+		}
+	}
+}

@@ -103,6 +103,7 @@ func New(svc *ratings.Service, o Options) *gin.Engine {
 // CheckTrustedProxies checks a list for Options.TrustedProxies: each an
 // IP address or a CIDR.
 func CheckTrustedProxies(proxies []string) error {
+	gin.SetMode(gin.ReleaseMode) // as New: no debug-mode warning on the operator's terminal
 	return gin.New().SetTrustedProxies(proxies)
 }
 

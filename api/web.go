@@ -174,6 +174,8 @@ func (s *server) webError(c *gin.Context, p *webPage, status int, message string
 		heading = p.L.T("err.400")
 	case http.StatusNotFound:
 		heading = p.L.T("err.404")
+	case http.StatusTooManyRequests:
+		heading = p.L.T("err.429")
 	case http.StatusInternalServerError:
 		heading = p.L.T("err.500")
 	}
@@ -205,8 +207,11 @@ func (s *server) webRefuse(c *gin.Context, err error) {
 	if errors.As(err, &he) {
 		status, message = he.status, he.detail
 	}
-	if status == http.StatusBadRequest {
+	switch status {
+	case http.StatusBadRequest:
 		message = p.L.T("err.input", message)
+	case http.StatusTooManyRequests:
+		message = p.L.T("err.429.text", c.Writer.Header().Get("Retry-After"))
 	}
 	s.webError(c, p, status, message)
 	c.Abort()
@@ -523,7 +528,7 @@ func (s *server) webEmployer(c *gin.Context) {
 	p := s.newPage(c, "", "")
 	code, err := s.lookupCode(c, c.Param("uscc"))
 	if err != nil {
-		s.webError(c, p, http.StatusBadRequest, p.L.T("err.code", code, err.Error()))
+		s.webError(c, p, http.StatusBadRequest, p.L.T("err.code", code, p.L.CodeReason(err)))
 		return
 	}
 	ctx := c.Request.Context()

@@ -3,6 +3,7 @@ package ratings
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	neturl "net/url"
 	"regexp"
@@ -10,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/lib/pq" // PostgreSQL driver "postgres"
+	"github.com/lib/pq" // PostgreSQL driver "postgres"
 	"github.com/uptrace/bun"
 	"github.com/uptrace/bun/dialect"
 	"github.com/uptrace/bun/dialect/pgdialect"
@@ -77,6 +78,11 @@ func Open(ctx context.Context, url string) (*bun.DB, error) {
 	}
 	if err := db.PingContext(ctx); err != nil {
 		db.Close()
+		if errors.Is(err, pq.ErrSSLNotSupported) {
+			// lib/pq requires TLS by default, where psql and pg_restore fall back.
+			return nil, fmt.Errorf("open database %s: %w (the server has no TLS: add sslmode=disable to the URL, as in ?sslmode=disable, on a trusted network only)",
+				Redact(url), err)
+		}
 		return nil, fmt.Errorf("open database %s: %w", Redact(url), err)
 	}
 	return db, nil

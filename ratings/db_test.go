@@ -2,6 +2,8 @@ package ratings_test
 
 import (
 	"context"
+	neturl "net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -86,4 +88,27 @@ func TestMigrationStatusOnlyReads(t *testing.T) {
 		require.NotEmpty(t, ms)
 		require.Empty(t, ms.Unapplied())
 	})
+}
+
+// TestOpenSaysSSLModeDisable: lib/pq requires TLS unless the URL says
+// otherwise, so a URL without sslmode to a server without TLS (as
+// pg_restore and psql accept it) fails; the error says what to add.
+func TestOpenSaysSSLModeDisable(t *testing.T) {
+	t.Parallel()
+	base := os.Getenv("LABORCREDIT_TEST_DATABASE_URL")
+	if base == "" {
+		t.Skip("LABORCREDIT_TEST_DATABASE_URL not set")
+	}
+	u, err := neturl.Parse(base)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("sslmode", "require")
+	u.RawQuery = q.Encode()
+	db, err := ratings.Open(context.Background(), u.String())
+	if err == nil {
+		db.Close()
+		t.Skip("the test server speaks TLS")
+	}
+	require.ErrorContains(t, err, "SSL is not enabled on the server")
+	require.ErrorContains(t, err, "sslmode=disable")
 }

@@ -220,7 +220,11 @@ func (s *Service) FileObjection(ctx context.Context, p ObjectionParams) (*Object
 		if n, err := open("contact = ?", contact); err != nil {
 			return err
 		} else if n >= OpenObjectionsPerContact {
-			return fmt.Errorf("%w: an objection from this contact to this rating is open already; it will be answered", ErrConflict)
+			from := "this contact"
+			if p.By != nil {
+				from = "this employer's account"
+			}
+			return fmt.Errorf("%w: an objection from %s to this rating is open already; it will be answered", ErrConflict, from)
 		}
 		if p.By == nil {
 			if n, err := open("address = ? AND by_employer = ?", p.Address, false); err != nil {

@@ -84,6 +84,7 @@ func TestObjectionLimits(t *testing.T) {
 		require.True(t, o.ByEmployer)
 		_, err = b.svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: ids[0], Reason: "再次", Address: "198.51.100.2", By: &own})
 		require.ErrorIs(t, err, ratings.ErrConflict, "one open objection per account")
+		require.ErrorContains(t, err, "an objection from this employer's account to this rating is open already")
 
 		// Deciding frees a slot.
 		_, err = b.svc.DecideObjections(ctx, county, ratings.DecideObjectionsParams{IDs: public[:1], Outcome: ratings.ObjectionInadmissible, Decision: "重复"})

@@ -41,6 +41,9 @@ func runBackup(ctx context.Context, e *env, args []string) error {
 	if _, err := os.Stat(*out); err == nil {
 		return fmt.Errorf("backup: %s exists; choose a new file", *out)
 	}
+	if st, err := os.Stat(filepath.Dir(*out)); err != nil || !st.IsDir() {
+		return fmt.Errorf("backup: the directory %s does not exist; create it first (mkdir -p %s)", filepath.Dir(*out), filepath.Dir(*out))
+	}
 	u := dbURL(*dbf)
 	tmp := filepath.Join(filepath.Dir(*out), "."+filepath.Base(*out)+".partial")
 	os.Remove(tmp) //nolint:errcheck // a leftover of an interrupted backup

@@ -160,6 +160,12 @@ func TestBackupUsage(t *testing.T) {
 	got := runCLI(t, "", "backup")
 	require.Equal(t, exitUsage, got.code)
 	require.Contains(t, got.stderr, "--out is required")
+	// A directory that does not exist is named before any work, not as
+	// "vacuum into: unable to open database file" of a hidden temporary.
+	missing := filepath.Join(t.TempDir(), "no-such-dir", "copy.backup")
+	got = runCLI(t, "", "backup", "--out", missing, "--db", ratingstest.SQLiteURL(t))
+	require.Equal(t, exitFailure, got.code)
+	require.Contains(t, got.stderr, filepath.Dir(missing)+" does not exist")
 	conn, pw, err := splitPassword("postgres://u:s3cret@h:5432/db?sslmode=disable&password=other")
 	require.NoError(t, err)
 	require.Equal(t, "other", pw)

@@ -79,6 +79,7 @@ func runDemo(ctx context.Context, e *env, args []string) error {
 	defer d.db.Close()
 	if ln == nil {
 		d.print(e.stdout, "http://"+*addr)
+		fmt.Fprintf(e.stdout, "not served (--no-serve); serve them with: laborcredit serve --db %s --addr %s\n", ratings.Redact(url), *addr)
 		return nil
 	}
 	d.print(e.stdout, "http://"+ln.Addr().String())
@@ -189,7 +190,11 @@ func loadDemo(ctx context.Context, out io.Writer, p demoParams) (*demo, error) {
 	}
 	d := &demo{db: db, clock: &demoClock{}, url: p.URL, employers: p.Employers, grades: map[int]map[string]int{}}
 	d.clock.set("2025-01-06")
-	if d.svc, err = ratings.NewService(db, ratings.ServiceParams{NowFunc: d.clock.now, Calendar: cal}); err != nil {
+	// The demo's tokens are made on its clock, in 2026, but work on the real
+	// one too (laborcredit serve on this database, or on a restored backup
+	// of it): valid from the demo's start to 90 days after today.
+	ttl := max(time.Since(d.clock.now())+ratings.DefaultTokenTTL, ratings.DefaultTokenTTL)
+	if d.svc, err = ratings.NewService(db, ratings.ServiceParams{NowFunc: d.clock.now, Calendar: cal, TokenTTL: ttl}); err != nil {
 		return nil, err
 	}
 	step("migrated the database", t0)

@@ -146,6 +146,8 @@ func TestDemoLoads(t *testing.T) {
 	require.Equal(t, exitOK, second.code, second.stderr)
 	require.Equal(t, demoGradesRe.FindAllString(first.stdout, -1), demoGradesRe.FindAllString(second.stdout, -1))
 	require.Len(t, demoGradesRe.FindAllString(first.stdout, -1), 2, first.stdout)
+	// The URLs it printed are not served: it says how to serve them.
+	require.Contains(t, first.stdout, "not served (--no-serve); serve them with: laborcredit serve --db sqlite://"+filepath.Join(dir, "a.db"))
 
 	ctx := context.Background()
 	db, err := ratings.Open(ctx, "sqlite://"+filepath.Join(dir, "a.db"))
@@ -173,6 +175,17 @@ func TestDemoLoads(t *testing.T) {
 	require.Positive(t, count("audit_log", "action = 'records.import'"))
 	_, err = ratings.VerifyAudit(ctx, db)
 	require.NoError(t, err)
+
+	// The printed tokens work on the real clock too (laborcredit serve on
+	// the demo's database, or on a restored backup of it), for 90 days.
+	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: func() time.Time { return time.Now().Add(89 * 24 * time.Hour) }})
+	require.NoError(t, err)
+	tokens := regexp.MustCompile(`officer token \([^)]*\): +(lct_\S+)`).FindAllStringSubmatch(first.stdout, -1)
+	require.Len(t, tokens, 2, first.stdout)
+	for _, m := range tokens {
+		_, err := svc.ActorForToken(ctx, m[1])
+		require.NoError(t, err, m[0])
+	}
 
 	again := runCLI(t, "", "demo", "--no-serve", "--employers", "10", "--db", "sqlite://"+filepath.Join(dir, "a.db"))
 	require.Equal(t, exitFailure, again.code)

@@ -23,7 +23,7 @@ func serveCommand() *command {
 }
 
 func runServe(ctx context.Context, e *env, args []string) error {
-	fs := newFlags(e, "serve", "laborcredit serve [--addr HOST:PORT] [--db URL]")
+	fs := newFlags(e, "serve", "laborcredit serve [--addr HOST:PORT] [--db URL] [--tick DURATION] [--metrics-token TOKEN] [--metrics-addr HOST:PORT] [--trusted-proxies LIST]")
 	dbf := dbFlag(fs)
 	addr := fs.String("addr", "", "listen address (default $LABORCREDIT_ADDR, else 127.0.0.1:8080)")
 	tick := fs.Duration("tick", time.Minute, "how often to publish ratings whose publicity has ended (0: never)")
@@ -158,7 +158,7 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 	role := fs.String("role", "", "county, city, province, admin or employer (required)")
 	region := fs.String("region", "", "the user's region (GB/T 2260); for an employer, its own")
 	uscc := fs.String("uscc", "", "the employer's code, for an employer user")
-	name := fs.String("name", "", "the user's name (default: role and region)")
+	name := fs.String("name", "", "the user's name (default: role and region; for an employer, role and code)")
 	ttl := ttlFlag(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
@@ -178,7 +178,8 @@ func runUserCreate(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer closeDB()
-	u, token, err := svc.CreateUser(ctx, ratings.System, cmp.Or(*name, *role+" "+*region+*uscc), ratings.Role(*role), *region, *uscc)
+	// By default a user is named by its role and region, an employer by its code.
+	u, token, err := svc.CreateUser(ctx, ratings.System, cmp.Or(*name, *role+" "+cmp.Or(*uscc, *region)), ratings.Role(*role), *region, *uscc)
 	if err != nil {
 		return err
 	}

@@ -82,3 +82,28 @@ func TestAPIKeyList(t *testing.T) {
 	require.Regexp(t, `(?m)^1 +甲银行 +bank +credit:read +5 +\d{4}-\d\d-\d\d +active$`, got.stdout)
 	require.Regexp(t, `(?m)^2 +乙银行 +bank +credit:read +5 +\d{4}-\d\d-\d\d +revoked \d{4}-`, got.stdout)
 }
+
+// TestUserCreateDefaultName: without --name a user is named by its role
+// and region, an employer by its role and code (not the region and code
+// run together).
+func TestUserCreateDefaultName(t *testing.T) {
+	t.Parallel()
+	url := ratingstest.SQLiteURL(t)
+	ctx := context.Background()
+	svc, closeDB, err := openService(ctx, url, ratings.ServiceParams{})
+	require.NoError(t, err)
+	_, err = svc.AddEmployer(ctx, ratings.System, ratings.Employer{USCC: "914201140669394401", Name: "武汉某家政公司", Region: "420114"})
+	require.NoError(t, err)
+	closeDB()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--role", "county", "--region", "420102"}, "county 420102"},
+		{[]string{"--role", "employer", "--region", "420114", "--uscc", "914201140669394401"}, "employer 914201140669394401"},
+	} {
+		got := runCLI(t, "", append(append([]string{"user", "create"}, tc.args...), "--db", url)...)
+		require.Equal(t, exitOK, got.code, got.stderr)
+		require.Contains(t, got.stdout, ": "+tc.want+", ")
+	}
+}
