@@ -361,6 +361,24 @@ func TestObjectionsBulkDecision(t *testing.T) {
 			require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
 			ids = append(ids, decode[ratings.Objection](t, rec).ID)
 		}
+		// The officer reads the queue before deciding: statements, names
+		// and contacts, inside the officer's own region only.
+		type queue struct {
+			Objections []ratings.ObjectionView `json:"objections"`
+		}
+		listed := decode[queue](t, b.get(t, fmt.Sprintf("/api/v1/objections?rating_id=%d&status=open", id), county)).Objections
+		require.Len(t, listed, 10)
+		require.Equal(t, ids[0], listed[0].ID)
+		require.Equal(t, "w0@example.com", listed[0].Contact)
+		require.Equal(t, "评定有误", listed[0].Reason)
+		require.Equal(t, b.e[5].USCC, listed[0].USCC)
+		require.Empty(t, decode[queue](t, b.get(t, "/api/v1/objections?status=open", hanyang)).Objections, "another county's queue")
+		requireProblem(t, b.get(t, "/api/v1/objections?region=420102", hanyang), http.StatusForbidden, "")
+		requireProblem(t, b.get(t, "/api/v1/objections?status=maybe", county), http.StatusUnprocessableEntity, "status")
+		requireProblem(t, b.get(t, "/api/v1/objections?rating_id=x", county), http.StatusBadRequest, "rating_id")
+		employer := b.user(t, "单位 经办人", ratings.RoleEmployer, b.e[5].Region, b.e[5].USCC)
+		requireProblem(t, b.get(t, "/api/v1/objections", employer), http.StatusForbidden, "")
+
 		path := fmt.Sprintf("/api/v1/ratings/%d/objections/decision", id)
 		requireProblem(t, b.post(t, path, hanyang, map[string]any{"all": true, "outcome": "rejected", "decision": "x"}), http.StatusForbidden, "")
 		requireProblem(t, b.post(t, path, county, map[string]any{"all": true, "outcome": "maybe", "decision": "x"}), http.StatusUnprocessableEntity, "outcome")

@@ -50,6 +50,7 @@ func (s *server) routes(r *gin.Engine, metricsHandler http.Handler) {
 	u.POST("/ratings/:id/confirm", s.confirm)
 	u.POST("/ratings/:id/rerate", s.rerate)
 	u.POST("/ratings/:id/correct", s.correct)
+	u.GET("/objections", s.listObjections)
 	u.POST("/objections/:id/decision", s.decideObjection)
 	u.POST("/ratings/:id/objections/decision", s.decideObjections)
 	u.POST("/nominations", s.nominate)

@@ -394,3 +394,27 @@ func (s *server) decideNomination(c *gin.Context) {
 	}
 	ok(c, gin.H{"nomination": id, "approved": *req.Approve})
 }
+
+// listObjections is an officer's queue of objections (the objector's
+// statement, name and contact), by region, rating and status.
+func (s *server) listObjections(c *gin.Context) {
+	page, _, err := paging(c, false)
+	var ratingID int64
+	if err == nil && c.Query("rating_id") != "" {
+		ratingID, err = strconv.ParseInt(c.Query("rating_id"), 10, 64)
+		if err != nil || ratingID <= 0 {
+			err = badRequest("rating_id", "rating_id must be a positive whole number")
+		}
+	}
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	obs, err := s.svc.Objections(c.Request.Context(), actor(c), ratings.ObjectionFilter{Region: c.Query("region"),
+		RatingID: ratingID, Status: c.Query("status"), Page: page})
+	if err != nil {
+		writeError(c, s.log, err)
+		return
+	}
+	ok(c, gin.H{"objections": obs})
+}

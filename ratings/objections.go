@@ -479,3 +479,56 @@ func (s *Service) answer(ctx context.Context, tx bun.Tx, a Actor, ratingID int64
 	}
 	return nil
 }
+
+// ObjectionFilter selects objections for an officer's queue.
+type ObjectionFilter struct {
+	Region   string // GB/T 2260 code inside the officer's region; default: the officer's
+	RatingID int64  // only the objections to this rating; 0: all
+	Status   string // open, upheld, rejected, inadmissible; "": all
+	Page     int    // 1-based pages of 100, oldest first
+}
+
+// ObjectionView is an objection with the rating and employer it is about,
+// as officers see it (the objector's name and contact included; employers
+// and the public never see those).
+type ObjectionView struct {
+	Objection `bun:",extend"`
+	Period    int    `bun:"period" json:"period"`
+	USCC      string `bun:"uscc" json:"uscc"`
+	Name      string `bun:"name" json:"name"`
+	Region    string `bun:"region" json:"region"`
+}
+
+// Objections lists objections to ratings in an officer's region: the queue
+// an officer reads before deciding. Only officers may, inside their region.
+func (s *Service) Objections(ctx context.Context, a Actor, f ObjectionFilter) ([]ObjectionView, error) {
+	_, prefix, err := s.scope(a, f.Region)
+	if err != nil {
+		return nil, err
+	}
+	offset, err := pageOffset(f.Page, 100)
+	if err != nil {
+		return nil, err
+	}
+	if f.Status != "" && !slices.Contains([]string{ObjectionOpen, ObjectionUpheld, ObjectionRejected, ObjectionInadmissible}, f.Status) {
+		return nil, invalid("status", "unknown status %q: want open, upheld, rejected or inadmissible", f.Status)
+	}
+	var rows []ObjectionView
+	q := s.db.NewSelect().Model(&rows).ColumnExpr("objection.*, r.period, e.uscc, e.name, e.region").
+		Join("JOIN ratings AS r ON r.id = objection.rating_id").
+		Join("JOIN employers AS e ON e.id = r.employer_id").
+		Where("e.region LIKE ?", prefix+"%").OrderExpr("objection.id").Limit(100).Offset(offset)
+	if f.RatingID != 0 {
+		q = q.Where("objection.rating_id = ?", f.RatingID)
+	}
+	if f.Status != "" {
+		q = q.Where("objection.status = ?", f.Status)
+	}
+	if err := q.Scan(ctx); err != nil {
+		return nil, fmt.Errorf("list objections: %w", err)
+	}
+	if rows == nil {
+		rows = []ObjectionView{}
+	}
+	return rows, nil
+}
