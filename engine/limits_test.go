@@ -53,6 +53,12 @@ var hostileRuleSets = []struct {
 	{name: "string of a list", src: bombRule(`len(string(1..100000)) > 0`), rule: "bomb"},
 	{name: "map building arrays", src: bombRule(`len(map(1..900000, {[#, #, #]})) > 0`), rule: "bomb"},
 	{name: "sortBy over a large range", src: bombRule(`len(sortBy(1..2000000, {-#})) > 0`), rule: "bomb"},
+	{name: "map of repeats", src: bombRule(`len(map(1..2000, {repeat("x", 60000)})) > 0`), rule: "bomb"},
+	{name: "map of joins", src: bombRule(`len(map(1..2000, {join(["` + strings.Repeat("y", 1000) + `"], repeat("x", 1))})) > 0 and len(map(1..2000, {join(split(repeat("x", 60000), ""), "")})) > 0`), rule: "bomb"},
+	{name: "map of replaces", src: bombRule(`len(map(1..2000, {replace(repeat("x", 30000), "x", "yy")})) > 0`), rule: "bomb"},
+	{name: "map of splits", src: bombRule(`len(map(1..100, {split(repeat("x", 60000), "")})) > 0`), rule: "bomb"},
+	{name: "map of uppers", src: bombRule(`len(map(1..2000, {upper(repeat("x", 60000))})) > 0`), rule: "bomb"},
+	{name: "map of sorts of a let", src: "id: t\ngrades: [A, B]\nlet:\n  big: 1..300000\nrules:\n  - id: bomb\n    when: len(map(1..20, {sort(big)})) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
 }
 
 // TestHostileRuleSets: each bomb stops with an error wrapping ErrLimit and
