@@ -203,3 +203,28 @@ func FuzzRuleSetLimits(f *testing.F) {
 		}
 	})
 }
+
+// TestYAMLShapeBombs: YAML whose decoding takes time and memory in the
+// square of its nesting (200 KB of "[" took a demo server to 6 GB) is
+// refused on its bytes, before the decoder sees it.
+func TestYAMLShapeBombs(t *testing.T) {
+	t.Parallel()
+	head := "id: t\ngrades: [A, B]\nrules:\n  - id: r\n    when: 'true'\n    cap: B\n    reason: x\nx: "
+	tests := []struct {
+		name, src, want string
+	}{
+		{"nested flow sequences", head + strings.Repeat("[", 6000) + strings.Repeat("]", 6000), "MaxYAMLDepth"},
+		{"nested flow maps", head + strings.Repeat("{", 6000) + strings.Repeat("}", 6000), "MaxYAMLDepth"},
+		{"nested flow sequences over lines", head + strings.Repeat("[\n  ", 6000), "MaxYAMLDepth"},
+		{"block sequences on one line", head + "\n  " + strings.Repeat("- ", 6000) + "x", "MaxYAMLDepth"},
+		{"block maps on one line", head + "\n  " + strings.Repeat("a: ", 6000) + "x", "MaxYAMLDepth"},
+		{"colons in quoted items of a flow", head + "[" + strings.Repeat("'a: b', ", 6000) + "x]", "MaxYAMLFlowColons"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := engine.Load("t.yaml", []byte(tt.src))
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
+}
