@@ -205,6 +205,18 @@ func fnCharge(args ...any) (any, error) {
 	return args[1], nil
 }
 
+// fnScan charges the work of matching a string against a regular
+// expression, or of compiling one that is built at run time: one unit per
+// byte (a match of 60 KB took 5 ms, and an expression of 7.5 KB 3 ms to
+// compile), and returns the string.
+func fnScan(args ...any) (any, error) {
+	s, _ := args[1].(string)
+	if err := argBudget(args[0]).charge(1 + len(s)); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
 // chargedBuiltins are the builtins whose result the engine charges to the
 // work budget with _charge: those that build a string or a list.
 var chargedBuiltins = map[string]bool{
@@ -228,6 +240,7 @@ func limitOptions() []expr.Option {
 		expr.Function("_tick", fnTick, new(func(*budget) bool)),
 		expr.Function("_charge", fnCharge, new(func(*budget, string) string), new(func(*budget, []string) []string),
 			new(func(*budget, []any) []any), new(func(*budget, map[string]any) map[string]any), new(func(*budget, any) any)),
+		expr.Function("_scan", fnScan, new(func(*budget, string) string)),
 		expr.Function("_cat", fnCat, new(func(*budget, string, string) string), new(func(*budget, any, any) any)),
 		expr.Function("repeat", fnRepeat, new(func(string, int) string)),
 		expr.Function("join", fnJoin, new(func([]string, string) string), new(func([]string) string),
@@ -255,6 +268,13 @@ func (p *limitPatcher) Visit(node *ast.Node) {
 			p.charge(node)
 		}
 	case *ast.BinaryNode:
+		if n.Operator == "matches" {
+			scan(&n.Left)
+			if _, ok := n.Right.(*ast.StringNode); !ok {
+				scan(&n.Right)
+			}
+			return
+		}
 		if n.Operator != "+" || !catOperands(n.Left.Type(), n.Right.Type()) {
 			return
 		}
@@ -288,6 +308,18 @@ func (p *limitPatcher) charge(node *ast.Node) {
 	}
 	ast.Patch(node, c)
 	c.SetLocation(call.Location())
+}
+
+// scan rewrites an operand S of matches as _scan(_budget, S); a constant
+// pattern is left alone (compiled once, with the program).
+func scan(node *ast.Node) {
+	arg := *node
+	c := &ast.CallNode{
+		Callee:    &ast.IdentifierNode{Value: "_scan"},
+		Arguments: []ast.Node{&ast.IdentifierNode{Value: "_budget"}, arg},
+	}
+	ast.Patch(node, c)
+	c.SetLocation(arg.Location())
 }
 
 // catOperands reports whether a + of these static types goes through
