@@ -217,6 +217,20 @@ func fnScan(args ...any) (any, error) {
 	return s, nil
 }
 
+// fnFind charges the work of searching a string (contains, startsWith,
+// indexOf, …): one unit per 64 bytes, as building it costs, and returns
+// it. A search of 60 KB took 7 to 12 µs, a hundred ticks.
+func fnFind(args ...any) (any, error) {
+	s, _ := args[1].(string)
+	if err := argBudget(args[0]).charge(stringCost(len(s))); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// searchBuiltins are the builtins that search their first argument.
+var searchBuiltins = map[string]bool{"indexOf": true, "lastIndexOf": true, "hasPrefix": true, "hasSuffix": true}
+
 // chargedBuiltins are the builtins whose result the engine charges to the
 // work budget with _charge: those that build a string or a list.
 var chargedBuiltins = map[string]bool{
@@ -241,6 +255,7 @@ func limitOptions() []expr.Option {
 		expr.Function("_charge", fnCharge, new(func(*budget, string) string), new(func(*budget, []string) []string),
 			new(func(*budget, []any) []any), new(func(*budget, map[string]any) map[string]any), new(func(*budget, any) any)),
 		expr.Function("_scan", fnScan, new(func(*budget, string) string)),
+		expr.Function("_find", fnFind, new(func(*budget, string) string)),
 		expr.Function("_cat", fnCat, new(func(*budget, string, string) string), new(func(*budget, any, any) any)),
 		expr.Function("repeat", fnRepeat, new(func(string, int) string)),
 		expr.Function("join", fnJoin, new(func([]string, string) string), new(func([]string) string),
@@ -260,6 +275,9 @@ type limitPatcher struct{ n int }
 func (p *limitPatcher) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.BuiltinNode:
+		if searchBuiltins[n.Name] && len(n.Arguments) > 0 && isString(n.Arguments[0].Type()) {
+			wrap(&n.Arguments[0], "_find")
+		}
 		if chargedBuiltins[n.Name] {
 			p.charge(node)
 		}
@@ -268,10 +286,16 @@ func (p *limitPatcher) Visit(node *ast.Node) {
 			p.charge(node)
 		}
 	case *ast.BinaryNode:
-		if n.Operator == "matches" {
-			scan(&n.Left)
+		switch n.Operator {
+		case "matches":
+			wrap(&n.Left, "_scan")
 			if _, ok := n.Right.(*ast.StringNode); !ok {
-				scan(&n.Right)
+				wrap(&n.Right, "_scan")
+			}
+			return
+		case "contains", "startsWith", "endsWith":
+			if isString(n.Left.Type()) {
+				wrap(&n.Left, "_find")
 			}
 			return
 		}
@@ -310,12 +334,13 @@ func (p *limitPatcher) charge(node *ast.Node) {
 	c.SetLocation(call.Location())
 }
 
-// scan rewrites an operand S of matches as _scan(_budget, S); a constant
-// pattern is left alone (compiled once, with the program).
-func scan(node *ast.Node) {
+// wrap rewrites an operand S as fn(_budget, S): _scan for the operands of
+// matches (a constant pattern is left alone: compiled once, with the
+// program), _find for a searched string.
+func wrap(node *ast.Node, fn string) {
 	arg := *node
 	c := &ast.CallNode{
-		Callee:    &ast.IdentifierNode{Value: "_scan"},
+		Callee:    &ast.IdentifierNode{Value: fn},
 		Arguments: []ast.Node{&ast.IdentifierNode{Value: "_budget"}, arg},
 	}
 	ast.Patch(node, c)
@@ -347,3 +372,7 @@ func isTick(n ast.Node) bool {
 	id, ok := c.Callee.(*ast.IdentifierNode)
 	return ok && id.Value == "_tick"
 }
+
+// isString reports whether a static type is string (the searches of an
+// operand of unknown type are left to expr).
+func isString(t reflect.Type) bool { return t != nil && t.Kind() == reflect.String }

@@ -60,6 +60,8 @@ var hostileRuleSets = []struct {
 	{name: "map of uppers", src: bombRule(`len(map(1..2000, {upper(repeat("x", 60000))})) > 0`), rule: "bomb"},
 	{name: "matches of a long subject", src: "id: t\ngrades: [A, B]\nlet:\n  s: 'repeat(\"a\", 60000)'\nrules:\n  - id: bomb\n    when: count(1..2000, {s matches \"(a*)*b\"}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
 	{name: "matches of a long dynamic pattern", src: "id: t\ngrades: [A, B]\nlet:\n  p: '\"" + strings.Repeat("(a|b)", 1500) + "\"'\nrules:\n  - id: bomb\n    when: count(1..2000, {\"ab\" matches p}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
+	{name: "contains of a long string", src: "id: t\ngrades: [A, B]\nlet:\n  s: 'repeat(\"a\", 60000)'\nrules:\n  - id: bomb\n    when: count(1..900000, {s contains \"aab\"}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
+	{name: "indexOf of a long string", src: "id: t\ngrades: [A, B]\nlet:\n  s: 'repeat(\"a\", 60000)'\nrules:\n  - id: bomb\n    when: count(1..900000, {indexOf(s, \"aab\") > 0}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
 	{name: "map of sorts of a let", src: "id: t\ngrades: [A, B]\nlet:\n  big: 1..300000\nrules:\n  - id: bomb\n    when: len(map(1..20, {sort(big)})) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
 }
 
