@@ -22,6 +22,14 @@ const importPath = "/api/v1/imports/:kind"
 // write timeout (120 s) so that the answer still reaches the client.
 const importTimeout = 100 * time.Second
 
+// maxImports is how many imports the server reads at once (each holds up
+// to 32 MiB of multipart buffer and its rows, some 120 MB for a 60 MB
+// file); one more is a 429 with Retry-After importRetryAfter (seconds).
+const (
+	maxImports       = 2
+	importRetryAfter = 10
+)
+
 // importRecords imports a record file sent as multipart/form-data: the
 // part "file" (CSV or XLSX, by its file name) and optionally the field
 // "skip_invalid". The report is 200; bad rows are 422 with one error per
@@ -30,6 +38,15 @@ func (s *server) importRecords(c *gin.Context) {
 	kind := c.Param("kind")
 	if !slices.Contains(ratings.ImportKinds(), kind) {
 		writeError(c, s.log, badRequest("kind", fmt.Sprintf("unknown kind %q: want one of %s", kind, strings.Join(ratings.ImportKinds(), ", "))))
+		return
+	}
+	select {
+	case s.imports <- struct{}{}:
+		defer func() { <-s.imports }()
+	default:
+		c.Header("Retry-After", strconv.Itoa(importRetryAfter))
+		writeError(c, s.log, &httpError{status: http.StatusTooManyRequests,
+			detail: fmt.Sprintf("%d imports are being read, the most at once; try again later", maxImports)})
 		return
 	}
 	fh, err := c.FormFile("file")

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -265,4 +266,45 @@ func TestImportEndpointHostileFiles(t *testing.T) {
 			})
 		}
 	})
+}
+
+// blockedReader blocks until release is closed, then ends.
+type blockedReader struct{ release chan struct{} }
+
+func (r blockedReader) Read([]byte) (int, error) {
+	<-r.release
+	return 0, io.EOF
+}
+
+// TestImportEndpointConcurrency: the imports read at once are bounded
+// (each holds up to 32 MiB of multipart buffer and its rows: six
+// concurrent 60 MB uploads took a demo to 730 MB); one more is a 429 with
+// Retry-After, and the slots free when the imports end.
+func TestImportEndpointConcurrency(t *testing.T) {
+	t.Parallel()
+	b := importSetup(t, ratingstest.SQLite(t), api.Options{})
+	release := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			do(t, b.h, importStreamRequest(t, "employers", b.county, "slow.csv", blockedReader{release}))
+		}()
+	}
+	small := []byte("uscc,name,region\n" + b.codes[0] + ",江岸一号,420102\n")
+	var rec *httptest.ResponseRecorder
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		rec = do(t, b.h, importRequest(t, "employers", b.county, "one.csv", small))
+		if rec.Code == http.StatusTooManyRequests {
+			break
+		}
+	}
+	close(release)
+	wg.Wait()
+	requireProblem(t, rec, http.StatusTooManyRequests, "")
+	require.NotEmpty(t, rec.Header().Get("Retry-After"))
+	rec = do(t, b.h, importRequest(t, "employers", b.county, "one.csv", small))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.Equal(t, http.StatusOK, b.get(t, "/healthz", "").Code)
 }

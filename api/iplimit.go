@@ -3,6 +3,7 @@ package api
 import (
 	"math"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"sync"
@@ -169,7 +170,7 @@ func (s *server) limitIP(c *gin.Context) {
 	if c.Request.Method != http.MethodGet && c.Request.Method != http.MethodHead {
 		lim = s.ipLimits.post
 	}
-	wait := lim.take(c.ClientIP(), s.ipLimits.now())
+	wait := lim.take(clientAddress(c), s.ipLimits.now())
 	if wait == 0 {
 		c.Next()
 		return
@@ -181,4 +182,25 @@ func (s *server) limitIP(c *gin.Context) {
 		return
 	}
 	writeError(c, s.log, err)
+}
+
+// clientAddress is the client's address as the per-address limits count
+// it: gin's ClientIP, with an IPv6 address cut to its /64 (one
+// subscriber's, who can use any of its 2^64 addresses) and an IPv4 address
+// mapped into IPv6 unmapped.
+func clientAddress(c *gin.Context) string {
+	ip := c.ClientIP()
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	if a.Is4() {
+		return a.String()
+	}
+	p, err := a.WithZone("").Prefix(64)
+	if err != nil {
+		return ip
+	}
+	return p.String()
 }

@@ -91,8 +91,8 @@ type objectionRequest struct {
 
 // fileObjection takes a public objection (a name and a contact) or, with
 // an employer user's bearer token, the employer's objection to its own
-// rating. The client address is gin's ClientIP (trusted proxies at
-// gin's default), for the per-address limits.
+// rating. The client address is clientAddress (an IPv6 /64 is one), for
+// the per-address limits.
 func (s *server) fileObjection(c *gin.Context) {
 	var req objectionRequest
 	if err := bindJSON(c, &req); err != nil {
@@ -100,7 +100,7 @@ func (s *server) fileObjection(c *gin.Context) {
 		return
 	}
 	p := ratings.ObjectionParams{RatingID: req.RatingID, FiledBy: req.FiledBy, Contact: req.Contact, Reason: req.Reason,
-		Evidence: req.Evidence, Address: c.ClientIP()}
+		Evidence: req.Evidence, Address: clientAddress(c)}
 	if tok := bearer(c); tok != "" {
 		a, err := s.svc.ActorForToken(c.Request.Context(), tok)
 		if err != nil {

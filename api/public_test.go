@@ -441,3 +441,34 @@ func TestPublicity(t *testing.T) {
 		requireProblem(t, b.get(t, "/api/v1/public/publicity?page=x", ""), http.StatusBadRequest, "page")
 	})
 }
+
+// TestObjectionIPv6Prefix: the addresses of one IPv6 /64 (what one
+// subscriber gets) are one address for the objection limits, so a client
+// cannot file an objection from each of its 2^64 addresses; an IPv4
+// address mapped into IPv6 is that IPv4 address.
+func TestObjectionIPv6Prefix(t *testing.T) {
+	t.Parallel()
+	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
+		b := setup(t, db)
+		id := b.e[5].Rating.ID
+		post := func(addr, contact string) *httptest.ResponseRecorder {
+			req := newRequest(t, http.MethodPost, "/api/v1/public/objections", "", map[string]any{"rating_id": id, "filed_by": "职工 某某",
+				"contact": contact, "reason": "评定有误"})
+			req.RemoteAddr = addr
+			return do(t, b.h, req)
+		}
+		rec := post("[2001:db8:1:2::1]:40000", "13900000001")
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		for i := 2; i < 12; i++ {
+			rec := post(fmt.Sprintf("[2001:db8:1:2:%x::%x]:40000", i, i), fmt.Sprintf("1390000%04d", i))
+			requireProblem(t, rec, http.StatusConflict, "")
+		}
+		rec = post("203.0.113.44:40000", "13800000001")
+		require.Equal(t, http.StatusCreated, rec.Code, rec.Body.String())
+		requireProblem(t, post("[::ffff:203.0.113.44]:40000", "13800000002"), http.StatusConflict, "")
+		var open []ratings.Objection
+		require.NoError(t, db.NewSelect().Model(&open).Where("rating_id = ? AND status = ?", id, "open").Scan(context.Background()))
+		require.Len(t, open, 2)
+		require.Equal(t, http.StatusOK, b.get(t, "/healthz", "").Code)
+	})
+}

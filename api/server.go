@@ -56,6 +56,8 @@ type server struct {
 	maxBody  int64
 	// maxImport is the body limit of importPath.
 	maxImport int64
+	// imports holds a slot for each import being read (maxImports).
+	imports chan struct{}
 }
 
 // New builds the HTTP handler. Close the QueryLog (when the caller made
@@ -63,7 +65,8 @@ type server struct {
 func New(svc *ratings.Service, o Options) *gin.Engine {
 	gin.SetMode(gin.ReleaseMode)
 	s := &server{svc: svc, log: o.Logger, qlog: o.QueryLog, now: o.NowFunc, maxBody: cmp.Or(o.MaxBody, 1<<20),
-		maxImport: cmp.Or(o.MaxImportBody, 64<<20), limits: newLRULimiter[int64](clientLimiters, clientIdle)}
+		maxImport: cmp.Or(o.MaxImportBody, 64<<20), limits: newLRULimiter[int64](clientLimiters, clientIdle),
+		imports: make(chan struct{}, maxImports)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

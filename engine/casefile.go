@@ -123,6 +123,9 @@ func LoadTestFile(path string) (*TestFile, error) {
 		return nil, err
 	}
 	var spec testFileSpec
+	if err := checkYAMLShape(data); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
 	if err := yaml.UnmarshalWithOptions(data, &spec, yaml.Strict()); err != nil {
 		return nil, fmt.Errorf("%s: %s", path, yaml.FormatError(err, false, true))
 	}

@@ -273,6 +273,9 @@ func (fc *fastCompiler) call(n *ast.CallNode) (cexpr, error) {
 	if id.Value == "_cat" {
 		return fc.cat(n)
 	}
+	if id.Value == "_find" {
+		return fc.find(n)
+	}
 	var args []func(*frame) string
 	for _, a := range n.Arguments {
 		c, err := fc.compile(a)
@@ -339,5 +342,32 @@ func (fc *fastCompiler) cat(n *ast.CallNode) (cexpr, error) {
 			panic(fastPanic{"work budget exceeded"})
 		}
 		return x + y
+	}}, nil
+}
+
+// find compiles _find(_budget, s): a searched string, charged as fnFind
+// charges it.
+func (fc *fastCompiler) find(n *ast.CallNode) (cexpr, error) {
+	if len(n.Arguments) != 2 {
+		return cexpr{}, errUnsupported
+	}
+	if b, ok := n.Arguments[0].(*ast.IdentifierNode); !ok || b.Value != "_budget" {
+		return cexpr{}, errUnsupported
+	}
+	c, err := fc.compile(n.Arguments[1])
+	if err != nil {
+		return cexpr{}, err
+	}
+	if c.t.k != fString {
+		return cexpr{}, errUnsupported
+	}
+	a := c.s
+	return cexpr{t: ftype{k: fString}, s: func(fr *frame) string {
+		x := a(fr)
+		fr.work += stringCost(len(x))
+		if fr.work > MaxWork {
+			panic(fastPanic{"work budget exceeded"})
+		}
+		return x
 	}}, nil
 }

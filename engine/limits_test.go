@@ -53,6 +53,16 @@ var hostileRuleSets = []struct {
 	{name: "string of a list", src: bombRule(`len(string(1..100000)) > 0`), rule: "bomb"},
 	{name: "map building arrays", src: bombRule(`len(map(1..900000, {[#, #, #]})) > 0`), rule: "bomb"},
 	{name: "sortBy over a large range", src: bombRule(`len(sortBy(1..2000000, {-#})) > 0`), rule: "bomb"},
+	{name: "map of repeats", src: bombRule(`len(map(1..2000, {repeat("x", 60000)})) > 0`), rule: "bomb"},
+	{name: "map of joins", src: bombRule(`len(map(1..2000, {join(["` + strings.Repeat("y", 1000) + `"], repeat("x", 1))})) > 0 and len(map(1..2000, {join(split(repeat("x", 60000), ""), "")})) > 0`), rule: "bomb"},
+	{name: "map of replaces", src: bombRule(`len(map(1..2000, {replace(repeat("x", 30000), "x", "yy")})) > 0`), rule: "bomb"},
+	{name: "map of splits", src: bombRule(`len(map(1..100, {split(repeat("x", 60000), "")})) > 0`), rule: "bomb"},
+	{name: "map of uppers", src: bombRule(`len(map(1..2000, {upper(repeat("x", 60000))})) > 0`), rule: "bomb"},
+	{name: "matches of a long subject", src: "id: t\ngrades: [A, B]\nlet:\n  s: 'repeat(\"a\", 60000)'\nrules:\n  - id: bomb\n    when: count(1..2000, {s matches \"(a*)*b\"}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
+	{name: "matches of a long dynamic pattern", src: "id: t\ngrades: [A, B]\nlet:\n  p: '\"" + strings.Repeat("(a|b)", 1500) + "\"'\nrules:\n  - id: bomb\n    when: count(1..2000, {\"ab\" matches p}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
+	{name: "contains of a long string", src: "id: t\ngrades: [A, B]\nlet:\n  s: 'repeat(\"a\", 60000)'\nrules:\n  - id: bomb\n    when: count(1..900000, {s contains \"aab\"}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
+	{name: "indexOf of a long string", src: "id: t\ngrades: [A, B]\nlet:\n  s: 'repeat(\"a\", 60000)'\nrules:\n  - id: bomb\n    when: count(1..900000, {indexOf(s, \"aab\") > 0}) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
+	{name: "map of sorts of a let", src: "id: t\ngrades: [A, B]\nlet:\n  big: 1..300000\nrules:\n  - id: bomb\n    when: len(map(1..20, {sort(big)})) > 0\n    cap: B\n    reason: x\n", rule: "bomb"},
 }
 
 // TestHostileRuleSets: each bomb stops with an error wrapping ErrLimit and
@@ -196,4 +206,29 @@ func FuzzRuleSetLimits(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestYAMLShapeBombs: YAML whose decoding takes time and memory in the
+// square of its nesting (200 KB of "[" took a demo server to 6 GB) is
+// refused on its bytes, before the decoder sees it.
+func TestYAMLShapeBombs(t *testing.T) {
+	t.Parallel()
+	head := "id: t\ngrades: [A, B]\nrules:\n  - id: r\n    when: 'true'\n    cap: B\n    reason: x\nx: "
+	tests := []struct {
+		name, src, want string
+	}{
+		{"nested flow sequences", head + strings.Repeat("[", 6000) + strings.Repeat("]", 6000), "MaxYAMLDepth"},
+		{"nested flow maps", head + strings.Repeat("{", 6000) + strings.Repeat("}", 6000), "MaxYAMLDepth"},
+		{"nested flow sequences over lines", head + strings.Repeat("[\n  ", 6000), "MaxYAMLDepth"},
+		{"block sequences on one line", head + "\n  " + strings.Repeat("- ", 6000) + "x", "MaxYAMLDepth"},
+		{"block maps on one line", head + "\n  " + strings.Repeat("a: ", 6000) + "x", "MaxYAMLDepth"},
+		{"colons in quoted items of a flow", head + "[" + strings.Repeat("'a: b', ", 6000) + "x]", "MaxYAMLFlowColons"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := engine.Load("t.yaml", []byte(tt.src))
+			require.ErrorContains(t, err, tt.want)
+		})
+	}
 }

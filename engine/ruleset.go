@@ -366,8 +366,58 @@ func unmarshalYAML(data []byte, v any) (err error) {
 			err = fmt.Errorf("the YAML cannot be read: %v", r)
 		}
 	}()
+	if err := checkYAMLShape(data); err != nil {
+		return err
+	}
 	if err := yaml.UnmarshalWithOptions(data, v, yaml.Strict()); err != nil {
 		return errors.New(strings.TrimSpace(yaml.FormatError(err, false, true)))
+	}
+	return nil
+}
+
+// Limits on the shape of a YAML document, checked on its bytes before the
+// YAML decoder sees it: the decoder's time and memory grow with the square
+// of the nesting depth and of the number of ": " in one flow collection
+// (200 KB of "[" took a server to 6 GB).
+const (
+	// MaxYAMLDepth is the deepest nesting of flow collections ([ and {,
+	// counted even inside quotes) and the most block indicators ("- ",
+	// ": ", "? ", outside flow collections) on one line: 32.
+	MaxYAMLDepth = 32
+	// MaxYAMLFlowColons is the most ":" in one flow collection: 256.
+	MaxYAMLFlowColons = 256
+)
+
+func checkYAMLShape(data []byte) error {
+	depth, colons, line, onLine := 0, 0, 1, 0
+	for i, c := range data {
+		switch c {
+		case '\n':
+			line, onLine = line+1, 0
+		case '[', '{':
+			depth++
+			if depth > MaxYAMLDepth {
+				return fmt.Errorf("line %d: the YAML nests collections more than %d deep (MaxYAMLDepth)", line, MaxYAMLDepth)
+			}
+		case ']', '}':
+			depth = max(depth-1, 0)
+			if depth == 0 {
+				colons = 0
+			}
+		case ':', '-', '?':
+			if depth > 0 && c == ':' {
+				colons++
+				if colons > MaxYAMLFlowColons {
+					return fmt.Errorf("line %d: a flow collection of the YAML has more than %d colons (MaxYAMLFlowColons)", line, MaxYAMLFlowColons)
+				}
+			}
+			if depth == 0 && i+1 < len(data) && data[i+1] == ' ' {
+				onLine++
+				if onLine > MaxYAMLDepth {
+					return fmt.Errorf("line %d: the YAML nests more than %d block indicators on one line (MaxYAMLDepth)", line, MaxYAMLDepth)
+				}
+			}
+		}
 	}
 	return nil
 }
