@@ -88,7 +88,10 @@ func serveWith(ctx context.Context, e *env, ln net.Listener, svc *ratings.Servic
 		WriteTimeout: 120 * time.Second, IdleTimeout: 120 * time.Second}
 	fmt.Fprintf(e.stdout, "serving on http://%s (API under /api/v1, OpenAPI at /api/v1/openapi.json)\n", ln.Addr())
 	errc := make(chan error, 2)
-	go func() { errc <- srv.Serve(ln) }()
+	// Slow clients from one address cannot hold every connection (file
+	// handle) the process has: docs/LIMITS.md.
+	limited := api.LimitListener(ln, api.MaxConnsPerAddress, api.MaxConns, so.trustedProxies)
+	go func() { errc <- srv.Serve(limited) }()
 	if so.metricsAddr != "" {
 		mln, err := net.Listen("tcp", so.metricsAddr)
 		if err != nil {
