@@ -152,6 +152,15 @@ func (im *importer) insert(ctx context.Context, table string, cols []string, n i
 	return nil
 }
 
+// abandonCopy closes a COPY still in progress, so that nothing reads the
+// connection while the transaction is rolled back.
+func (im *importer) abandonCopy() {
+	if im.copying != nil {
+		_ = im.copying.Close()
+		im.copying = nil
+	}
+}
+
 // idle ends the COPY in progress, if any, so that the connection takes
 // queries again.
 func (im *importer) idle(ctx context.Context) error {

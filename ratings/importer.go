@@ -203,6 +203,8 @@ func (s *Service) importFile(ctx context.Context, a Actor, k *importKind, format
 	}
 	err = s.inTx(ctx, func(tx bun.Tx) error {
 		im := &importer{s: s, a: a, k: k, tx: tx, pg: IsPostgres(tx), skip: p.SkipInvalid, hm: hm, rep: rep}
+		// A COPY left open by an error ends before the rollback (inTx).
+		defer im.abandonCopy()
 		if err := im.read(ctx, t, p.BatchSize, func(done int) { progress(done, total) }); err != nil {
 			return err
 		}

@@ -71,12 +71,45 @@ func (s *Service) DB() *bun.DB { return s.db }
 // Regions returns the GB/T 2260 list the service checks against.
 func (s *Service) Regions() *Regions { return s.regions }
 
+// txEndTimeout bounds a commit or rollback on a database that hangs: then
+// the transaction's context ends, which breaks its connection (pgconn.go).
+const txEndTimeout = 10 * time.Second
+
 // inTx runs fn in a transaction: committed when fn returns nil, rolled back
 // otherwise, so nothing is half-written.
-func (s *Service) inTx(ctx context.Context, fn func(tx bun.Tx) error) error {
-	return s.db.RunInTx(ctx, &sql.TxOptions{}, func(ctx context.Context, tx bun.Tx) error {
-		return fn(tx)
-	})
+//
+// The transaction lives on a context of its own, not the caller's: when the
+// caller's ends (a client that left, a deadline), database/sql would roll
+// back from another goroutine at once, while a COPY of this transaction may
+// still be reading the same connection (lib/pq's copy loop: a data race on
+// its buffer). fn's statements take the caller's context, so they stop
+// then; fn returns (closing any COPY), and the rollback runs here, after it.
+func (s *Service) inTx(ctx context.Context, fn func(tx bun.Tx) error) (err error) {
+	txCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	tx, err := s.db.BeginTx(txCtx, &sql.TxOptions{})
+	if err != nil {
+		return err
+	}
+	done := false
+	defer func() {
+		if done {
+			return
+		}
+		// fn panicked: roll back, then let the panic go on.
+		t := time.AfterFunc(txEndTimeout, cancel)
+		defer t.Stop()
+		_ = tx.Rollback()
+	}()
+	ferr := fn(tx)
+	done = true
+	t := time.AfterFunc(txEndTimeout, cancel)
+	defer t.Stop()
+	if ferr != nil {
+		_ = tx.Rollback()
+		return ferr
+	}
+	return tx.Commit()
 }
 
 // AllRegions stands for every region (the whole database): only admins
