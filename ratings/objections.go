@@ -502,16 +502,9 @@ type ObjectionView struct {
 // Objections lists objections to ratings in an officer's region: the queue
 // an officer reads before deciding. Only officers may, inside their region.
 func (s *Service) Objections(ctx context.Context, a Actor, f ObjectionFilter) ([]ObjectionView, error) {
-	_, prefix, err := s.scope(a, f.Region)
+	prefix, offset, err := s.officerList(a, f.Region, f.Page, f.Status, ObjectionOpen, ObjectionUpheld, ObjectionRejected, ObjectionInadmissible)
 	if err != nil {
 		return nil, err
-	}
-	offset, err := pageOffset(f.Page, 100)
-	if err != nil {
-		return nil, err
-	}
-	if f.Status != "" && !slices.Contains([]string{ObjectionOpen, ObjectionUpheld, ObjectionRejected, ObjectionInadmissible}, f.Status) {
-		return nil, invalid("status", "unknown status %q: want open, upheld, rejected or inadmissible", f.Status)
 	}
 	var rows []ObjectionView
 	q := s.db.NewSelect().Model(&rows).ColumnExpr("objection.*, r.period, e.uscc, e.name, e.region").

@@ -247,19 +247,30 @@ type RatingFilter struct {
 	Page   int
 }
 
+// officerList checks an officer's list request: the region (default the
+// officer's, never outside it), the page (of 100) and the status (one of
+// statuses, or ""). It gives the region's code prefix and the offset.
+func (s *Service) officerList(a Actor, region string, page int, status string, statuses ...string) (string, int64, error) {
+	_, prefix, err := s.scope(a, region)
+	if err != nil {
+		return "", 0, err
+	}
+	offset, err := pageOffset(page, 100)
+	if err != nil {
+		return "", 0, err
+	}
+	if status != "" && !slices.Contains(statuses, status) {
+		return "", 0, invalid("status", "unknown status %q: want one of %s", status, strings.Join(statuses, ", "))
+	}
+	return prefix, offset, nil
+}
+
 // ListRatings lists the current ratings of the actor's region (or a
 // region inside it), 100 a page, with their employers.
 func (s *Service) ListRatings(ctx context.Context, a Actor, f RatingFilter) ([]RatingView, error) {
-	_, prefix, err := s.scope(a, f.Region)
+	prefix, offset, err := s.officerList(a, f.Region, f.Page, f.Status, StatusRated, StatusReviewed, StatusConfirmed, StatusPublicized, StatusPublished)
 	if err != nil {
 		return nil, err
-	}
-	offset, err := pageOffset(f.Page, 100)
-	if err != nil {
-		return nil, err
-	}
-	if f.Status != "" && !slices.Contains([]string{StatusRated, StatusReviewed, StatusConfirmed, StatusPublicized, StatusPublished}, f.Status) {
-		return nil, invalid("status", "unknown status %q", f.Status)
 	}
 	var rows []struct {
 		Rating `bun:",extend"`
