@@ -25,7 +25,8 @@ import (
 // Retry-After, without goroutines piling up; when it is back, requests
 // succeed again without restarting the server.
 func TestDatabaseOutage(t *testing.T) {
-	t.Parallel()
+	// Not parallel: it counts the process's goroutines, and parallel tests
+	// start their own (a sequential test runs while they wait).
 	pg := startPostgres(t)
 	url := pg.createDB(t, "outage")
 	ctx := context.Background()
