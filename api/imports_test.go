@@ -284,23 +284,31 @@ func TestImportEndpointConcurrency(t *testing.T) {
 	t.Parallel()
 	b := importSetup(t, ratingstest.SQLite(t), api.Options{})
 	release := make(chan struct{})
+	var once sync.Once
+	unblock := func() { once.Do(func() { close(release) }) }
+	t.Cleanup(unblock) // a failed assertion must not leave the uploads hanging
+	const uploads = 8
+	statuses := make(chan int, uploads)
 	var wg sync.WaitGroup
-	for range 8 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			do(t, b.h, importStreamRequest(t, "employers", b.county, "slow.csv", blockedReader{release}))
-		}()
+	for range uploads {
+		wg.Go(func() {
+			statuses <- do(t, b.h, importStreamRequest(t, "employers", b.county, "slow.csv", blockedReader{release})).Code
+		})
 	}
-	small := []byte("uscc,name,region\n" + b.codes[0] + ",江岸一号,420102\n")
-	var rec *httptest.ResponseRecorder
-	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
-		rec = do(t, b.h, importRequest(t, "employers", b.county, "one.csv", small))
-		if rec.Code == http.StatusTooManyRequests {
-			break
+	// Two uploads hold the slots (their bodies never end until released);
+	// the other six are refused. Waiting for the six, not for a time, keeps
+	// this independent of how loaded the machine is.
+	for range uploads - 2 {
+		select {
+		case code := <-statuses:
+			require.Equal(t, http.StatusTooManyRequests, code)
+		case <-time.After(60 * time.Second):
+			t.Fatal("the uploads over the limit were not refused")
 		}
 	}
-	close(release)
+	small := []byte("uscc,name,region\n" + b.codes[0] + ",江岸一号,420102\n")
+	rec := do(t, b.h, importRequest(t, "employers", b.county, "one.csv", small))
+	unblock()
 	wg.Wait()
 	requireProblem(t, rec, http.StatusTooManyRequests, "")
 	require.NotEmpty(t, rec.Header().Get("Retry-After"))
