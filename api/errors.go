@@ -54,12 +54,16 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	var he *httpError
 	var ve *ratings.ValidationError
 	var le *ratings.LimitError
+	var ce *ratings.CodeError
 	switch {
 	case errors.As(err, &le):
 		p.Status, p.Detail = http.StatusTooManyRequests, le.Error()
 		if le.RetryAfter > 0 {
 			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(le.RetryAfter.Seconds()))))
 		}
+	case errors.As(err, &ce):
+		p.Status, p.Detail = http.StatusBadRequest, ce.Error()
+		p.Errors = []fieldError{{Field: "uscc", Reason: ce.Error()}}
 	case errors.As(err, &he):
 		p.Status, p.Detail = he.status, he.detail
 		if he.field != "" {

@@ -7,7 +7,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 
-	"laborcredit/engine"
 	"laborcredit/ratings"
 )
 
@@ -32,33 +31,10 @@ func (s *server) ready(c *gin.Context) {
 	ok(c, gin.H{"status": "ready"})
 }
 
-// checkCode answers 400 for a malformed code, naming why.
-func checkCode(code string) error {
-	if err := engine.CheckUSCC(code); err != nil {
-		return badRequest("uscc", "malformed unified social credit code: "+err.Error())
-	}
-	return nil
-}
-
-// pathCode is the code in the path, tidied (spaces, full-width
-// characters, case) and checked; a code that fails its check character
-// passes only if it is on the legacy allow-list.
+// pathCode is the code in the path under ratings.LookupCode: tidied
+// (spaces, full-width characters, case) and checked; a code that fails its
+// check character passes only if it is on the legacy allow-list. A
+// malformed code is a 400 naming why.
 func (s *server) pathCode(c *gin.Context) (string, error) {
-	code, err := s.lookupCode(c, c.Param("uscc"))
-	if err != nil {
-		return code, badRequest("uscc", "malformed unified social credit code: "+err.Error())
-	}
-	return code, nil
-}
-
-// lookupCode tidies a code someone typed (ratings.NormalizeCode) and
-// checks it as a lookup key: the engine's check, or the legacy allow-list.
-// The error says why the code is malformed (length, character, check).
-func (s *server) lookupCode(c *gin.Context, raw string) (string, error) {
-	code := ratings.NormalizeCode(raw)
-	err := engine.CheckUSCC(code)
-	if err != nil && len(code) == 18 && s.svc.ValidCode(c.Request.Context(), code) == nil {
-		err = nil
-	}
-	return code, err
+	return s.svc.LookupCode(c.Request.Context(), c.Param("uscc"))
 }

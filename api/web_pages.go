@@ -106,9 +106,14 @@ type gradeMeaning struct{ Grade, Text string }
 
 func (s *server) webEmployer(c *gin.Context) {
 	p := s.newPage(c, "", "")
-	code, err := s.lookupCode(c, c.Param("uscc"))
+	code, err := s.svc.LookupCode(c.Request.Context(), c.Param("uscc"))
+	var ce *ratings.CodeError
+	if errors.As(err, &ce) {
+		s.webError(c, p, http.StatusBadRequest, p.L.T("err.code", code, p.L.CodeReason(ce.Err)))
+		return
+	}
 	if err != nil {
-		s.webError(c, p, http.StatusBadRequest, p.L.T("err.code", code, p.L.CodeReason(err)))
+		s.webFail(c, p, err)
 		return
 	}
 	ctx := c.Request.Context()

@@ -355,11 +355,7 @@ type nominationRequest struct {
 
 func (s *server) nominate(c *gin.Context) {
 	var req nominationRequest
-	err := bindJSON(c, &req)
-	if err == nil {
-		err = checkCode(req.USCC)
-	}
-	if err != nil {
+	if err := bindJSON(c, &req); err != nil {
 		writeError(c, s.log, err)
 		return
 	}

@@ -39,8 +39,12 @@ func (s *Service) Nominate(ctx context.Context, a Actor, uscc string, period int
 	if err := a.require(RoleCity); err != nil {
 		return nil, err
 	}
+	uscc, err := s.LookupCode(ctx, uscc)
+	if err != nil {
+		return nil, err
+	}
 	var n *Nomination
-	err := s.inTx(ctx, func(tx bun.Tx) error {
+	err = s.inTx(ctx, func(tx bun.Tx) error {
 		e, err := s.employerFor(ctx, tx, a, uscc)
 		if err != nil {
 			return err

@@ -4,8 +4,8 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -219,31 +219,19 @@ func (s *Service) CreditBatch(ctx context.Context, codes []string) ([]BatchItem,
 		return nil, invalid("codes", "at most %d codes in one request, got %d", MaxBatch, len(codes))
 	}
 	out := make([]BatchItem, len(codes))
-	var valid, failed []string
-	for i, c := range codes {
-		c = NormalizeCode(c)
+	tidied, errs, err := s.lookupCodes(ctx, codes)
+	if err != nil {
+		return nil, err
+	}
+	var valid []string
+	for i, c := range tidied {
 		out[i].USCC = c
-		if err := engine.CheckUSCC(c); err != nil {
-			out[i].Status, out[i].Error = "invalid", err.Error()
-			if len(c) == 18 {
-				failed = append(failed, c)
-			}
+		var ce *CodeError
+		if errors.As(errs[i], &ce) {
+			out[i].Status, out[i].Error = "invalid", ce.Err.Error()
 			continue
 		}
 		valid = append(valid, c)
-	}
-	if len(failed) > 0 {
-		// Real early codes that fail the check are on the legacy list.
-		var legacy []string
-		if err := s.db.NewSelect().Model((*LegacyCode)(nil)).Column("uscc").Where("uscc IN (?)", bun.List(failed)).Scan(ctx, &legacy); err != nil {
-			return nil, err
-		}
-		for i := range out {
-			if slices.Contains(legacy, out[i].USCC) {
-				out[i].Status, out[i].Error = "", ""
-				valid = append(valid, out[i].USCC)
-			}
-		}
 	}
 	docs := map[string]string{}
 	if len(valid) > 0 {

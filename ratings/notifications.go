@@ -68,6 +68,10 @@ type Notification struct {
 
 // Notifications lists an employer's notifications, newest first.
 func (s *Service) Notifications(ctx context.Context, a Actor, uscc string) ([]Notification, error) {
+	uscc, err := s.LookupCode(ctx, uscc)
+	if err != nil {
+		return nil, err
+	}
 	e, err := EmployerByCode(ctx, s.db, uscc)
 	if err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/uptrace/bun"
@@ -49,6 +50,65 @@ func NormalizeCode(s string) string {
 		return r
 	}, strings.TrimSpace(s))
 }
+
+// LookupCode is the one code policy of every path that looks an employer
+// up by its code (credit single, batch and as-of, the public pages,
+// nominations, the integrity file, notifications): it tidies what people
+// paste (NormalizeCode: spaces, full-width characters, lower case), then
+// checks the characters and check character (engine.CheckUSCC); a code
+// that fails the check passes if it is on the legacy allow-list. It returns
+// the tidied code; the error is a *CodeError saying why the code is
+// malformed (length, character, check character).
+func (s *Service) LookupCode(ctx context.Context, raw string) (string, error) {
+	codes, errs, err := s.lookupCodes(ctx, []string{raw})
+	if err != nil {
+		return NormalizeCode(raw), err
+	}
+	return codes[0], errs[0]
+}
+
+// lookupCodes is LookupCode for many codes at once, with one read of the
+// allow-list: the tidied codes, and for each a *CodeError or nil; err is
+// a failure to read the list.
+func (s *Service) lookupCodes(ctx context.Context, raws []string) ([]string, []error, error) {
+	codes := make([]string, len(raws))
+	errs := make([]error, len(raws))
+	var failed []string
+	for i, raw := range raws {
+		codes[i] = NormalizeCode(raw)
+		if err := engine.CheckUSCC(codes[i]); err != nil {
+			errs[i] = &CodeError{Code: codes[i], Err: err}
+			if len(codes[i]) == 18 {
+				failed = append(failed, codes[i])
+			}
+		}
+	}
+	if len(failed) == 0 {
+		return codes, errs, nil
+	}
+	// Real early codes that fail the check are on the legacy list.
+	var legacy []string
+	if err := s.db.NewSelect().Model((*LegacyCode)(nil)).Column("uscc").Where("uscc IN (?)", bun.List(failed)).Scan(ctx, &legacy); err != nil {
+		return nil, nil, fmt.Errorf("check codes: %w", dbError(err))
+	}
+	for i := range codes {
+		if errs[i] != nil && slices.Contains(legacy, codes[i]) {
+			errs[i] = nil
+		}
+	}
+	return codes, errs, nil
+}
+
+// CodeError is a malformed unified social credit code given to look
+// something up (LookupCode).
+type CodeError struct {
+	Code string
+	Err  error // why: length, character, check character
+}
+
+func (e *CodeError) Error() string { return "malformed unified social credit code: " + e.Err.Error() }
+
+func (e *CodeError) Unwrap() error { return e.Err }
 
 // ValidCode is CheckCode against the service's database: a code that
 // fails its check characters passes only if it is on the legacy list.
