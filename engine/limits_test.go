@@ -3,6 +3,7 @@ package engine_test
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"runtime"
 	"strings"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"laborcredit/engine"
+	scoringrules "laborcredit/scoring-rules"
 )
 
 // doublingLets is a rule set whose lets double a string each time; s13
@@ -230,5 +232,32 @@ func TestYAMLShapeBombs(t *testing.T) {
 			_, err := engine.Load("t.yaml", []byte(tt.src))
 			require.ErrorContains(t, err, tt.want)
 		})
+	}
+}
+
+// VMOnly evaluates the same rule set on expr's VM alone, with the same
+// results, and leaves the original on the fast path.
+func TestVMOnly(t *testing.T) {
+	t.Parallel()
+	src, err := scoringrules.FS.ReadFile("national-2016.yaml")
+	require.NoError(t, err)
+	rs, err := engine.Load("national-2016.yaml", src)
+	require.NoError(t, err)
+	vm := rs.VMOnly()
+	require.Equal(t, "fast path", rs.Evaluator())
+	require.Contains(t, vm.Evaluator(), "expr VM")
+	// Every exported field is the same (a field added later is too).
+	a, b := reflect.ValueOf(rs).Elem(), reflect.ValueOf(vm).Elem()
+	for i := range a.NumField() {
+		if a.Type().Field(i).IsExported() {
+			require.Equal(t, a.Field(i).Interface(), b.Field(i).Interface(), a.Type().Field(i).Name)
+		}
+	}
+	for _, f := range engine.ProbeFacts() {
+		want, err := engine.Evaluate(rs, f)
+		require.NoError(t, err)
+		got, err := engine.Evaluate(vm, f)
+		require.NoError(t, err)
+		require.Equal(t, want, got)
 	}
 }

@@ -125,6 +125,16 @@ func (rs *RuleSet) Evaluator() string {
 	return "expr VM (" + rs.vmWhy + ")"
 }
 
+// VMOnly returns the rule set evaluated by expr's VM alone, never the fast
+// path: the same rules, grades and hash (the reference interpreter, for
+// checking the fast path or ruling it out).
+func (rs *RuleSet) VMOnly() *RuleSet {
+	return &RuleSet{ID: rs.ID, Version: rs.Version, Title: rs.Title, Grades: rs.Grades, DefaultGrade: rs.DefaultGrade, Hash: rs.Hash, Source: rs.Source,
+		rules: rs.rules, lets: rs.lets, awards: rs.awards, score: rs.score, program: rs.program, evidence: rs.evidence,
+		src: rs.src, vmWhy: "the fast path is turned off", ruleIndex: rs.ruleIndex, awardList: rs.awardList,
+		layout: rs.layout, fileName: rs.fileName}
+}
+
 // GradeRank returns the index of g in Grades (0 is best), or -1.
 func (rs *RuleSet) GradeRank(g string) int {
 	for i, x := range rs.Grades {

@@ -2,8 +2,10 @@ package ratings
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/uptrace/bun"
 
@@ -210,7 +212,7 @@ func RuleSetByID(ctx context.Context, db bun.IDB, id int64) (*engine.RuleSet, *S
 	if err := db.NewSelect().Model(&row).Where("id = ?", id).Scan(ctx); err != nil {
 		return nil, nil, fmt.Errorf("rule set %d: %w", id, dbError(err))
 	}
-	rs, err := engine.Load(fmt.Sprintf("%s@%d", row.Code, row.Version), []byte(row.Source))
+	rs, err := compiled(fmt.Sprintf("%s@%d", row.Code, row.Version), []byte(row.Source))
 	if err != nil {
 		return nil, nil, fmt.Errorf("rule set %d no longer compiles: %w", id, err)
 	}
@@ -218,4 +220,40 @@ func RuleSetByID(ctx context.Context, db bun.IDB, id int64) (*engine.RuleSet, *S
 		return nil, nil, fmt.Errorf("rule set %d: stored hash %s, content hashes to %s", id, row.Hash, rs.Hash)
 	}
 	return rs, &row, nil
+}
+
+// compiledCache holds the rule sets compiled from stored sources, by name
+// and the SHA-256 of the source bytes: every rate, override and nomination
+// reads its rule set, and compiling one takes milliseconds. A compiled
+// rule set is immutable, so sharing it is safe; the same bytes always
+// compile to the same set (the stored hash is still checked on each read).
+var compiledCache = struct {
+	sync.Mutex
+	m map[[sha256.Size]byte]*engine.RuleSet
+}{m: map[[sha256.Size]byte]*engine.RuleSet{}}
+
+// maxCompiled bounds the cache; past it, it starts again empty (a province
+// keeps a handful of rule sets).
+const maxCompiled = 64
+
+// compiled is engine.Load through compiledCache.
+func compiled(name string, src []byte) (*engine.RuleSet, error) {
+	key := sha256.Sum256(append([]byte(name+"\x00"), src...))
+	compiledCache.Lock()
+	rs := compiledCache.m[key]
+	compiledCache.Unlock()
+	if rs != nil {
+		return rs, nil
+	}
+	rs, err := engine.Load(name, src)
+	if err != nil {
+		return nil, err
+	}
+	compiledCache.Lock()
+	if len(compiledCache.m) >= maxCompiled {
+		clear(compiledCache.m)
+	}
+	compiledCache.m[key] = rs
+	compiledCache.Unlock()
+	return rs, nil
 }

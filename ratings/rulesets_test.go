@@ -297,8 +297,11 @@ func TestActiveRuleSetDetectsTampering(t *testing.T) {
 				ctx := context.Background()
 				svc := newService(t, db)
 				row := activateNational(t, svc, 2026)
-				_, _, err := ratings.ActiveRuleSet(ctx, db, 2026)
+				first, _, err := ratings.ActiveRuleSet(ctx, db, 2026)
 				require.NoError(t, err)
+				again, _, err := ratings.ActiveRuleSet(ctx, db, 2026)
+				require.NoError(t, err)
+				require.Same(t, first, again, "compiled once, then shared")
 
 				disableRuleSetTrigger(t, db)
 				tampered := tt.tamper(t, nationalSource(t))
