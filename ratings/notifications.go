@@ -68,15 +68,8 @@ type Notification struct {
 
 // Notifications lists an employer's notifications, newest first.
 func (s *Service) Notifications(ctx context.Context, a Actor, uscc string) ([]Notification, error) {
-	uscc, err := s.LookupCode(ctx, uscc)
+	e, err := s.visibleEmployer(ctx, a, uscc)
 	if err != nil {
-		return nil, err
-	}
-	e, err := EmployerByCode(ctx, s.db, uscc)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.canSee(a, e.Region, e.USCC); err != nil {
 		return nil, err
 	}
 	var out []Notification

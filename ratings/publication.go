@@ -250,15 +250,8 @@ func InForce(ctx context.Context, db bun.IDB, uscc, date string) (*RatingView, e
 // IntegrityFile returns every published version of an employer's ratings,
 // newest first: its integrity file (诚信档案), kept for good.
 func (s *Service) IntegrityFile(ctx context.Context, a Actor, uscc string) ([]RatingView, error) {
-	uscc, err := s.LookupCode(ctx, uscc)
+	e, err := s.visibleEmployer(ctx, a, uscc)
 	if err != nil {
-		return nil, err
-	}
-	e, err := EmployerByCode(ctx, s.db, uscc)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.canSee(a, e.Region, e.USCC); err != nil {
 		return nil, err
 	}
 	var rs []Rating

@@ -62,6 +62,23 @@ func (s *Service) Rating(ctx context.Context, a Actor, id int64) (*RatingView, e
 	return v, nil
 }
 
+// visibleEmployer is the employer a code names (LookupCode), if the actor
+// may see it: an officer of its region, or the employer itself.
+func (s *Service) visibleEmployer(ctx context.Context, a Actor, uscc string) (*Employer, error) {
+	uscc, err := s.LookupCode(ctx, uscc)
+	if err != nil {
+		return nil, err
+	}
+	e, err := EmployerByCode(ctx, s.db, uscc)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.canSee(a, e.Region, e.USCC); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
 // canSee allows officers of the region and the employer itself.
 func (s *Service) canSee(a Actor, region, uscc string) error {
 	if a.Role == RoleEmployer {
