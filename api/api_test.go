@@ -24,6 +24,7 @@ import (
 	"laborcredit/api"
 	"laborcredit/engine"
 	"laborcredit/ratings"
+	"laborcredit/ratings/ratingstest"
 	scoringrules "laborcredit/scoring-rules"
 )
 
@@ -129,43 +130,21 @@ func requireProblem(t *testing.T, rec *httptest.ResponseRecorder, status int, fi
 	return p
 }
 
-// clock is a settable NowFunc.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-// set moves the clock to 10:00 China time (02:00 UTC) on a date.
-func (c *clock) set(date string) {
-	d, err := time.ParseInLocation(time.DateOnly, date, time.FixedZone("CST", 8*3600))
-	if err != nil {
-		panic(err)
-	}
-	c.mu.Lock()
-	c.t = d.Add(10 * time.Hour)
-	c.mu.Unlock()
-}
+// clock is the settable NowFunc of the fixtures.
+type clock = ratingstest.Clock
 
 // at is 10:00 China time on a date, in UTC, as the fixture's clock sets it.
 func at(date string) time.Time {
 	var c clock
-	c.set(date)
-	return c.t.UTC()
+	c.Set(date)
+	return c.Now().UTC()
 }
 
 // code makes a valid USCC for a region and a serial number (its
 // organisation code's check character right too).
 func code(t testing.TB, region string, n int) string {
 	t.Helper()
-	org := fmt.Sprintf("MA%06d", n)
-	oc, err := engine.OrgCheckChar(org)
-	require.NoError(t, err)
-	first := "91" + region + org + string(oc)
-	check, err := engine.USCCCheckChar(first)
-	require.NoError(t, err)
-	return first + string(check)
+	return ratingstest.CodeN(region, n)
 }
 
 // employer is one employer of the fixture.
@@ -219,8 +198,8 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &testBundle{db: db, clk: &clock{}}
-	b.clk.set("2025-03-03")
-	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: b.clk.now})
+	b.clk.Set("2025-03-03")
+	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: b.clk.Now})
 	require.NoError(t, err)
 	b.svc = svc
 	qlog := ratings.NewQueryLog(db, func(err error) { t.Errorf("query log: %v", err) })
@@ -259,13 +238,13 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	n, _, err := svc.Publicize(ctx, admin, ratings.PublicizeParams{Period: 2024, Region: "420000"})
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
-	b.clk.set("2025-03-31")
+	b.clk.Set("2025-03-31")
 	n, err = svc.Tick(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
 
 	// 2025: e1 has a case (B), e2 used child labor (C); e4–e6 are new.
-	b.clk.set("2026-03-02")
+	b.clk.Set("2026-03-02")
 	for i := 4; i < len(fixtureEmployers); i++ {
 		add(i, 2025)
 	}
@@ -285,19 +264,19 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	n, _, err = svc.Publicize(ctx, admin, ratings.PublicizeParams{Period: 2025, Region: "420000"})
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
-	b.clk.set("2026-03-20")
+	b.clk.Set("2026-03-20")
 	n, err = svc.Tick(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
 
 	// e3 is corrected from A to B after publication.
-	b.clk.set("2026-04-01")
+	b.clk.Set("2026-04-01")
 	r3 := b.current(t, 2025)[b.e[3].USCC]
 	_, err = svc.Correct(ctx, admin, ratings.Ref{ID: r3.ID, LockVersion: r3.LockVersion}, "B", correctionReason)
 	require.NoError(t, err)
 
 	// e0 (A two years running, on time) gets the award.
-	b.clk.set("2026-04-03")
+	b.clk.Set("2026-04-03")
 	city := ratings.Actor{Name: "武汉市人社局", Role: ratings.RoleCity, Region: "420100"}
 	province := ratings.Actor{Name: "湖北省人社厅", Role: ratings.RoleProvince, Region: "420000"}
 	nom, err := svc.Nominate(ctx, city, b.e[0].USCC, 2025, "best-integrity-unit")
@@ -307,7 +286,7 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 
 	// e4 is confirmed only; e5 goes under publicity; e6 stays rated.
 	b.reviewConfirm(t, b.current(t, 2025)[b.e[4].USCC])
-	b.clk.set("2026-04-07")
+	b.clk.Set("2026-04-07")
 	r5 := b.reviewConfirm(t, b.current(t, 2025)[b.e[5].USCC])
 	n, ends, err := svc.Publicize(ctx, admin, ratings.PublicizeParams{Period: 2025, Region: "420000", IDs: []int64{r5.ID}})
 	require.NoError(t, err)
@@ -317,7 +296,7 @@ func setup(t *testing.T, db *bun.DB) *testBundle {
 	require.NoError(t, err)
 	require.NoError(t, svc.DecideObjection(ctx, admin, o.ID, false, "经核实，加班费已足额支付"))
 	b.objection = o.ID
-	b.clk.set("2026-04-08")
+	b.clk.Set("2026-04-08")
 	n, err = svc.Tick(ctx)
 	require.NoError(t, err)
 	require.Zero(t, n)

@@ -35,7 +35,7 @@ func TestUserTokenRevokedOrExpired(t *testing.T) {
 
 		expiring := b.user(t, "江汉区监察大队", ratings.RoleCounty, "420103", "")
 		require.Equal(t, http.StatusOK, b.get(t, "/api/v1/me", expiring).Code)
-		b.clk.set(b.clk.now().Add(ratings.DefaultTokenTTL).Format(time.DateOnly))
+		b.clk.Set(b.clk.Now().Add(ratings.DefaultTokenTTL).Format(time.DateOnly))
 
 		for _, tok := range []string{revoked, expiring} {
 			rec := b.get(t, "/api/v1/me", tok)

@@ -625,9 +625,7 @@ func TestCreditChangesNeverSkips(t *testing.T) {
 		b := setup(t, db)
 		ctx := context.Background()
 		publish := time.Date(2026, 4, 20, 2, 0, 0, 0, time.UTC)
-		b.clk.mu.Lock()
-		b.clk.t = publish.Add(time.Second)
-		b.clk.mu.Unlock()
+		b.clk.SetTime(publish.Add(time.Second))
 		r1 := b.e[1].Rating
 		_, err := b.svc.Correct(ctx, admin, ratings.Ref{ID: r1.ID, LockVersion: r1.LockVersion}, "C", "补充查处记录")
 		require.NoError(t, err)
@@ -643,9 +641,7 @@ func TestCreditChangesNeverSkips(t *testing.T) {
 			}
 		}
 
-		b.clk.mu.Lock()
-		b.clk.t = publish
-		b.clk.mu.Unlock()
+		b.clk.SetTime(publish)
 		n, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "e5's publicity has ended")
@@ -762,7 +758,7 @@ func TestCreditRefusedUnlogged(t *testing.T) {
 		require.NoError(t, err)
 		qlog := ratings.NewQueryLogWith(db, ratings.QueryLogParams{Capacity: 20, OnError: func(error) {}})
 		t.Cleanup(qlog.Close)
-		h := api.New(b.svc, api.Options{QueryLog: qlog, Registry: prometheus.NewRegistry(), NowFunc: b.clk.now})
+		h := api.New(b.svc, api.Options{QueryLog: qlog, Registry: prometheus.NewRegistry(), NowFunc: b.clk.Now})
 		target := "/api/v1/credit/" + b.e[0].USCC
 		_, err = db.ExecContext(ctx, "ALTER TABLE query_log RENAME TO query_log_away")
 		require.NoError(t, err)

@@ -407,7 +407,7 @@ func TestObjectionsBulkDecision(t *testing.T) {
 		open, err := db.NewSelect().Model((*ratings.Objection)(nil)).Where("rating_id = ? AND status = ?", id, "open").Count(ctx)
 		require.NoError(t, err)
 		require.Zero(t, open)
-		b.clk.set("2026-05-01")
+		b.clk.Set("2026-05-01")
 		n, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "the hold is released")

@@ -25,7 +25,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"laborcredit/api"
-	"laborcredit/engine"
 	"laborcredit/ratings"
 	"laborcredit/ratings/ratingstest"
 	scoringrules "laborcredit/scoring-rules"
@@ -382,13 +381,7 @@ func (s *soak) importEmployers(r *rand.Rand) (int, error) {
 
 // soakCode is the k-th code of the soak's imported employers: county
 // 420102, an organisation number the loaded ones do not use.
-func soakCode(k int) string {
-	org := fmt.Sprintf("MB%06d", k%1_000_000)
-	oc, _ := engine.OrgCheckChar(org)
-	first := "91420102" + org + string(oc)
-	check, _ := engine.USCCCheckChar(first)
-	return first + string(check)
-}
+func soakCode(k int) string { return ratingstest.Code("420102", fmt.Sprintf("MB%06d", k%1_000_000)) }
 
 type soakStats struct {
 	mu          sync.Mutex

@@ -61,8 +61,8 @@ func buildAuthzFixture(t *testing.T, db *bun.DB, stage int) authzFixture {
 	t.Helper()
 	ctx := context.Background()
 	clk := &clock{}
-	clk.set("2025-01-10")
-	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+	clk.Set("2025-01-10")
+	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 	require.NoError(t, err)
 	activateNational(t, svc, 2024)
 	activateNational(t, svc, 2025)
@@ -80,7 +80,7 @@ func buildAuthzFixture(t *testing.T, db *bun.DB, stage int) authzFixture {
 		_, err = svc.Rate(ctx, admin, ratings.RateParams{Period: 2024, Region: "420000"})
 		require.NoError(t, err)
 		publishAll(t, svc, db, clk, 2024, "2025-02-10", "2025-02-20")
-		clk.set("2026-02-02")
+		clk.Set("2026-02-02")
 		_, err = svc.Rate(ctx, admin, ratings.RateParams{Period: 2025, Region: "420000"})
 		require.NoError(t, err)
 		publishAll(t, svc, db, clk, 2025, "2026-03-02", "2026-03-20")
@@ -94,7 +94,7 @@ func buildAuthzFixture(t *testing.T, db *bun.DB, stage int) authzFixture {
 			fx.nomination = n.ID
 		}
 	case stage >= stRated:
-		clk.set("2026-02-02")
+		clk.Set("2026-02-02")
 		_, err = svc.Rate(ctx, admin, ratings.RateParams{Period: 2025, Region: "420000"})
 		require.NoError(t, err)
 		r := currentRatings(t, db, 2025)[authzOwn(t)]
@@ -109,18 +109,18 @@ func buildAuthzFixture(t *testing.T, db *bun.DB, stage int) authzFixture {
 			require.NoError(t, err)
 		}
 		if stage >= stObjected {
-			clk.set("2026-03-02")
+			clk.Set("2026-03-02")
 			n, _, err := svc.Publicize(ctx, admin, ratings.PublicizeParams{Period: 2025, Region: "420102"})
 			require.NoError(t, err)
 			require.Equal(t, 1, n)
-			clk.set("2026-03-03")
+			clk.Set("2026-03-03")
 			o, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: r.ID, FiledBy: "职工 王某", Contact: "13800000001", Address: "192.0.2.10", Reason: "该单位拖欠加班费"})
 			require.NoError(t, err)
 			fx.objection = o.ID
 		}
 		fx.rating = r.ID
 	}
-	fx.now = clk.now()
+	fx.now = clk.Now()
 	return fx
 }
 

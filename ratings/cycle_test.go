@@ -20,13 +20,7 @@ var admin = ratings.Actor{Name: "admin", Role: ratings.RoleAdmin, Region: "42000
 // code makes a valid USCC for a region and a serial number.
 func code(t testing.TB, region string, n int) string {
 	t.Helper()
-	org := fmt.Sprintf("M%07d", n)
-	oc, err := engine.OrgCheckChar(org)
-	require.NoError(t, err)
-	first := "91" + region + org + string(oc)
-	check, err := engine.USCCCheckChar(first)
-	require.NoError(t, err)
-	return first + string(check)
+	return ratingstest.Code(region, fmt.Sprintf("M%07d", n))
 }
 
 func newService(t testing.TB, db *bun.DB) *ratings.Service {

@@ -3,7 +3,6 @@ package ratings_test
 import (
 	"context"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +12,6 @@ import (
 	"laborcredit/ratings"
 	"laborcredit/ratings/ratingstest"
 )
-
-// movableClock is a clock a test sets.
-type movableClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *movableClock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-func (c *movableClock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
 func auditActions(t *testing.T, db bun.IDB, subject string) []string {
 	t.Helper()
@@ -48,24 +37,24 @@ func TestTokenExpiry(t *testing.T) {
 			{"a week", 7 * 24 * time.Hour, 7 * 24 * time.Hour},
 		}
 		for _, tt := range tests {
-			clk := &movableClock{t: time.Date(2026, 4, 8, 9, 0, 0, 0, time.UTC)}
-			svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now, TokenTTL: tt.ttl})
+			clk := newClockAt(time.Date(2026, 4, 8, 9, 0, 0, 0, time.UTC))
+			svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now, TokenTTL: tt.ttl})
 			require.NoError(t, err)
 			u, tok, err := svc.CreateUser(ctx, admin, "江岸区监察大队 "+tt.name, ratings.RoleCounty, "420102", "")
 			require.NoError(t, err)
 			a, err := svc.ActorForToken(ctx, tok)
 			require.NoError(t, err, tt.name)
 			require.Equal(t, ratings.RoleCounty, a.Role)
-			clk.add(tt.want - time.Second)
+			clk.Add(tt.want - time.Second)
 			_, err = svc.ActorForToken(ctx, tok)
 			require.NoError(t, err, "%s: valid until its expiry", tt.name)
-			clk.add(time.Second)
+			clk.Add(time.Second)
 			_, err = svc.ActorForToken(ctx, tok)
 			require.ErrorIs(t, err, ratings.ErrUnauthenticated, "%s: expired", tt.name)
 
 			fresh, exp, err := svc.IssueToken(ctx, admin, u.ID)
 			require.NoError(t, err)
-			require.Equal(t, clk.now().Add(tt.want), exp)
+			require.Equal(t, clk.Now().Add(tt.want), exp)
 			_, err = svc.ActorForToken(ctx, fresh)
 			require.NoError(t, err)
 			require.Equal(t, []string{"user.create", "user.token"}, auditActions(t, db, "user:"+itoa(u.ID)))
@@ -79,17 +68,17 @@ func TestTokenMadeBeforeExpiry(t *testing.T) {
 	t.Parallel()
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		clk := &movableClock{t: time.Date(2026, 4, 8, 9, 0, 0, 0, time.UTC)}
-		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+		clk := newClockAt(time.Date(2026, 4, 8, 9, 0, 0, 0, time.UTC))
+		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 		require.NoError(t, err)
 		_, tok, err := svc.CreateUser(ctx, admin, "江岸区监察大队", ratings.RoleCounty, "420102", "")
 		require.NoError(t, err)
 		_, err = db.NewUpdate().Table("tokens").Set("expires_at = NULL").Where("1 = 1").Exec(ctx)
 		require.NoError(t, err)
-		clk.add(ratings.DefaultTokenTTL - time.Minute)
+		clk.Add(ratings.DefaultTokenTTL - time.Minute)
 		_, err = svc.ActorForToken(ctx, tok)
 		require.NoError(t, err)
-		clk.add(time.Minute)
+		clk.Add(time.Minute)
 		_, err = svc.ActorForToken(ctx, tok)
 		require.ErrorIs(t, err, ratings.ErrUnauthenticated)
 	})
@@ -101,8 +90,8 @@ func TestRevokeUser(t *testing.T) {
 	t.Parallel()
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
-		clk := &movableClock{t: time.Date(2026, 4, 8, 9, 0, 0, 0, time.UTC)}
-		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+		clk := newClockAt(time.Date(2026, 4, 8, 9, 0, 0, 0, time.UTC))
+		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 		require.NoError(t, err)
 		u, tok1, err := svc.CreateUser(ctx, admin, "江岸区监察大队", ratings.RoleCounty, "420102", "")
 		require.NoError(t, err)
@@ -119,7 +108,7 @@ func TestRevokeUser(t *testing.T) {
 		_, _, err = svc.IssueToken(ctx, admin, 999999)
 		require.ErrorIs(t, err, ratings.ErrNotFound)
 
-		clk.add(time.Hour)
+		clk.Add(time.Hour)
 		n, err := svc.RevokeUser(ctx, admin, u.ID)
 		require.NoError(t, err)
 		require.Equal(t, 2, n)
@@ -143,8 +132,8 @@ func TestRevokeUser(t *testing.T) {
 		require.Len(t, users[0].Tokens, 2)
 		for _, tk := range users[0].Tokens {
 			require.NotNil(t, tk.RevokedAt)
-			require.True(t, tk.RevokedAt.Equal(clk.now()))
-			require.True(t, tk.ExpiresAt.After(clk.now()))
+			require.True(t, tk.RevokedAt.Equal(clk.Now()))
+			require.True(t, tk.ExpiresAt.After(clk.Now()))
 		}
 		require.Len(t, users[1].Tokens, 1)
 		require.Nil(t, users[1].Tokens[0].RevokedAt)
@@ -152,3 +141,10 @@ func TestRevokeUser(t *testing.T) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// newClockAt is a test clock reading t.
+func newClockAt(t time.Time) *ratingstest.Clock {
+	c := &ratingstest.Clock{}
+	c.SetTime(t)
+	return c
+}

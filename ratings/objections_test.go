@@ -23,7 +23,7 @@ func objectionSetup(t *testing.T, db *bun.DB, n int) (*edgeBundle, []int64) {
 	for i, u := range b.codes {
 		ids[i] = b.advance(t, u, ratings.StatusConfirmed).ID
 	}
-	b.clk.set("2026-02-12")
+	b.clk.Set("2026-02-12")
 	k, _, err := b.svc.Publicize(context.Background(), county, ratings.PublicizeParams{Period: 2025})
 	require.NoError(t, err)
 	require.Equal(t, n, k)
@@ -107,7 +107,7 @@ func TestObjectionLimits(t *testing.T) {
 		_, err = b.svc.FileObjection(ctx, p)
 		require.ErrorAs(t, err, &le)
 		require.Positive(t, le.RetryAfter)
-		b.clk.set("2026-02-13")
+		b.clk.Set("2026-02-13")
 		_, err = b.svc.FileObjection(ctx, p)
 		require.NoError(t, err, "a new day")
 	})
@@ -162,7 +162,7 @@ func TestObjectionTriage(t *testing.T) {
 			Where("rating_id = ?", ids[1]).Order("id").Scan(ctx, &kinds))
 		require.Equal(t, []string{"publicized", "objection_upheld"}, kinds)
 
-		b.clk.set("2026-02-27")
+		b.clk.Set("2026-02-27")
 		n, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n, "inadmissible objections hold nothing")

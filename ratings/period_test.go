@@ -19,8 +19,8 @@ func TestSetPublicityDays(t *testing.T) {
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		clk := &clock{}
-		clk.set("2026-03-02")
-		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+		clk.Set("2026-03-02")
+		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 		require.NoError(t, err)
 		activateNational(t, svc, 2025)
 		admin := ratings.Actor{Name: "管理员", Role: ratings.RoleAdmin, Region: "420000"}

@@ -264,7 +264,7 @@ func TestSearchFollowsPublication(t *testing.T) {
 		require.Empty(t, search(ratings.PublicQuery{}), "under publicity, not published")
 		requireMirror()
 
-		b.clk.set("2026-03-20")
+		b.clk.Set("2026-03-20")
 		n, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, n)

@@ -21,8 +21,8 @@ func TestBulkSteps(t *testing.T) {
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		clk := &clock{}
-		clk.set("2026-02-02")
-		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+		clk.Set("2026-02-02")
+		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 		require.NoError(t, err)
 		activateNational(t, svc, 2025)
 		// Three employers in 江岸区 (420102), two in 江汉区 (420103); one of

@@ -31,9 +31,9 @@ func edgeSetup(t *testing.T, db *bun.DB, n int) *edgeBundle {
 	t.Helper()
 	ctx := context.Background()
 	b := &edgeBundle{db: db, clk: &clock{}}
-	b.clk.set("2026-02-02")
+	b.clk.Set("2026-02-02")
 	var err error
-	b.svc, err = ratings.NewService(db, ratings.ServiceParams{NowFunc: b.clk.now})
+	b.svc, err = ratings.NewService(db, ratings.ServiceParams{NowFunc: b.clk.Now})
 	require.NoError(t, err)
 	activateNational(t, b.svc, 2024)
 	activateNational(t, b.svc, 2025)
@@ -435,15 +435,7 @@ func TestConfirmOverride(t *testing.T) {
 }
 
 // edgeSetClock puts the clock at a time of day in China.
-func edgeSetClock(c *clock, datetime string) {
-	d, err := time.ParseInLocation(time.DateTime, datetime, time.FixedZone("CST", 8*3600))
-	if err != nil {
-		panic(err)
-	}
-	c.mu.Lock()
-	c.t = d
-	c.mu.Unlock()
-}
+func edgeSetClock(c *clock, datetime string) { c.SetDateTime(datetime) }
 
 // TestPublicityWindow: objections are taken through the last day of the
 // publicity (China time) and refused the day after; an open objection
@@ -458,7 +450,7 @@ func TestPublicityWindow(t *testing.T) {
 		for i, u := range b.codes {
 			ids[i] = b.advance(t, u, ratings.StatusConfirmed).ID
 		}
-		b.clk.set("2026-02-12") // Thu: 5 working days end on Thu 26 February
+		b.clk.Set("2026-02-12") // Thu: 5 working days end on Thu 26 February
 		n, ends, err := b.svc.Publicize(ctx, county, ratings.PublicizeParams{Period: 2025})
 		require.NoError(t, err)
 		require.Equal(t, 3, n)
@@ -472,7 +464,7 @@ func TestPublicityWindow(t *testing.T) {
 		require.NoError(t, object(ids[0]))
 		edgeSetClock(b.clk, "2026-02-27 00:01:00")
 		require.ErrorIs(t, object(ids[1]), ratings.ErrNotFound)
-		b.clk.set("2026-02-27")
+		b.clk.Set("2026-02-27")
 		require.ErrorIs(t, object(ids[1]), ratings.ErrNotFound)
 
 		published, err := b.svc.Tick(ctx)
@@ -480,7 +472,7 @@ func TestPublicityWindow(t *testing.T) {
 		require.Equal(t, 2, published, "the two without an objection")
 		require.Equal(t, ratings.StatusPublicized, b.get(t, ids[0]).Status, "held by the open objection")
 
-		b.clk.set("2026-03-16")
+		b.clk.Set("2026-03-16")
 		published, err = b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Zero(t, published, "still held weeks later")
@@ -506,7 +498,7 @@ func TestConcurrentTicks(t *testing.T) {
 		ctx := context.Background()
 		b := edgeSetup(t, db, 30)
 		b.rate(t)
-		other, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: b.clk.now})
+		other, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: b.clk.Now})
 		require.NoError(t, err)
 		for _, u := range b.codes {
 			b.advance(t, u, ratings.StatusConfirmed)
@@ -517,7 +509,7 @@ func TestConcurrentTicks(t *testing.T) {
 			for _, u := range b.codes[round*10 : round*10+10] {
 				group = append(group, b.current(t, u).ID)
 			}
-			b.clk.set(day)
+			b.clk.Set(day)
 			n, ends, err := b.svc.Publicize(ctx, county, ratings.PublicizeParams{Period: 2025, IDs: group})
 			require.NoError(t, err)
 			require.Equal(t, 10, n)
@@ -528,7 +520,7 @@ func TestConcurrentTicks(t *testing.T) {
 			e, err := time.Parse(time.DateOnly, ends)
 			require.NoError(t, err)
 			day = e.AddDate(0, 0, 1).Format(time.DateOnly)
-			b.clk.set(day)
+			b.clk.Set(day)
 
 			var counts [2]int
 			errs := edgeRace(func() error {
@@ -586,7 +578,7 @@ func TestConcurrentPublicize(t *testing.T) {
 		for _, u := range b.codes {
 			b.advance(t, u, ratings.StatusConfirmed)
 		}
-		b.clk.set("2026-03-02")
+		b.clk.Set("2026-03-02")
 		for round := range 3 {
 			var group []int64
 			for _, u := range b.codes[round*10 : round*10+10] {
@@ -643,7 +635,7 @@ func TestCorrect(t *testing.T) {
 		b.rate(t)
 		unpublished := b.advance(t, b.codes[1], ratings.StatusConfirmed)
 		pubRef := b.advance(t, b.codes[0], ratings.StatusPublicized)
-		b.clk.set("2026-03-20")
+		b.clk.Set("2026-03-20")
 		n, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
@@ -663,7 +655,7 @@ func TestCorrect(t *testing.T) {
 		require.ErrorIs(t, err, ratings.ErrConflict)
 		require.Equal(t, v1, b.get(t, v1.ID), "refused corrections change nothing")
 
-		b.clk.set("2026-04-01")
+		b.clk.Set("2026-04-01")
 		v2, err := b.svc.Correct(ctx, county, ref1, "B", "补录2025年超时加班案件")
 		require.NoError(t, err)
 		require.Equal(t, 2, v2.Version)
@@ -674,7 +666,7 @@ func TestCorrect(t *testing.T) {
 		_, err = b.svc.Correct(ctx, county, ref1, "C", "再次更正旧版本")
 		require.ErrorIs(t, err, ratings.ErrConflict, "the old version was replaced")
 
-		b.clk.set("2026-04-10")
+		b.clk.Set("2026-04-10")
 		v3, err := b.svc.Correct(ctx, county, ratings.Ref{ID: v2.ID, LockVersion: v2.LockVersion}, "C", "该案件系拒不履行整改指令")
 		require.NoError(t, err)
 		require.Equal(t, 3, v3.Version)
@@ -745,7 +737,7 @@ func TestDeclareAnnual(t *testing.T) {
 				t.Parallel()
 				clk := &clock{}
 				edgeSetClock(clk, tt.at)
-				svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+				svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 				require.NoError(t, err)
 				u := b.codes[i]
 				me := ratings.Actor{Name: "人事部", Role: ratings.RoleEmployer, USCC: u}
@@ -760,13 +752,13 @@ func TestDeclareAnnual(t *testing.T) {
 		t.Run("a second declaration replaces the first", func(t *testing.T) {
 			t.Parallel()
 			clk := &clock{}
-			clk.set("2026-07-01")
-			svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+			clk.Set("2026-07-01")
+			svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 			require.NoError(t, err)
 			u := b.codes[len(tests)]
 			me := ratings.Actor{Name: "人事部", Role: ratings.RoleEmployer, USCC: u}
 			require.NoError(t, svc.DeclareAnnual(ctx, me, 2025, engine.AnnualReview{Employees: 50, ContractsSigned: 45, Insured: 45}))
-			clk.set("2026-07-20")
+			clk.Set("2026-07-20")
 			require.NoError(t, svc.DeclareAnnual(ctx, me, 2025, engine.AnnualReview{Employees: 50, ContractsSigned: 50, Insured: 50, RosterComplete: true}))
 			ar := review(t, u)
 			require.Equal(t, 50, ar.ContractsSigned)
@@ -780,7 +772,7 @@ func TestDeclareAnnual(t *testing.T) {
 			require.Contains(t, decls[0].Payload, `"contracts_signed":50`)
 			require.Equal(t, time.Date(2026, 7, 1, 2, 0, 0, 0, time.UTC), decls[0].SubmittedAt.UTC(), "the first submission's time stays")
 			// A fix after the deadline keeps the on-time of the first declaration.
-			clk.set("2026-08-03")
+			clk.Set("2026-08-03")
 			require.NoError(t, svc.DeclareAnnual(ctx, me, 2025, engine.AnnualReview{Employees: 51, ContractsSigned: 51, Insured: 51, RosterComplete: true}))
 			ar = review(t, u)
 			require.Equal(t, 51, ar.Employees)
@@ -813,7 +805,7 @@ func TestNotificationBodies(t *testing.T) {
 		for _, u := range b.codes {
 			b.advance(t, u, ratings.StatusConfirmed)
 		}
-		b.clk.set("2026-02-12")
+		b.clk.Set("2026-02-12")
 		_, _, err := b.svc.Publicize(ctx, county, ratings.PublicizeParams{Period: 2025})
 		require.NoError(t, err)
 
@@ -861,7 +853,7 @@ func TestNotificationBodies(t *testing.T) {
 		require.Equal(t, "A", v.Grade)
 		require.Empty(t, v.Result.Fired)
 
-		b.clk.set("2026-02-27")
+		b.clk.Set("2026-02-27")
 		n, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 2, n)
@@ -884,11 +876,11 @@ func TestNominateRefused(t *testing.T) {
 		b := edgeSetup(t, db, 2)
 		eligible, graded := b.codes[0], b.codes[1]
 		b.caseFor(t, graded, "JA-2025-201")
-		b.clk.set("2025-01-10")
+		b.clk.Set("2025-01-10")
 		_, err := b.svc.Rate(ctx, county, ratings.RateParams{Period: 2024})
 		require.NoError(t, err)
 		publishAll(t, b.svc, db, b.clk, 2024, "2025-02-10", "2025-02-20")
-		b.clk.set("2026-02-02")
+		b.clk.Set("2026-02-02")
 		b.rate(t)
 		publishAll(t, b.svc, db, b.clk, 2025, "2026-03-02", "2026-03-20")
 		// A third employer, registered later: rated, not yet published.
@@ -948,7 +940,7 @@ func TestCorrectReplacedVersion(t *testing.T) {
 		b := edgeSetup(t, db, 1)
 		b.rate(t)
 		ref := b.advance(t, b.codes[0], ratings.StatusPublicized)
-		b.clk.set("2026-03-20")
+		b.clk.Set("2026-03-20")
 		_, err := b.svc.Tick(ctx)
 		require.NoError(t, err)
 		ref.LockVersion = b.get(t, ref.ID).LockVersion

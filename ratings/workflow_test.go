@@ -5,9 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/stretchr/testify/require"
 	"github.com/uptrace/bun"
@@ -17,24 +15,8 @@ import (
 	"laborcredit/ratings/ratingstest"
 )
 
-// clock is a settable NowFunc.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-
-// set moves the clock to 10:00 China time on a date.
-func (c *clock) set(date string) {
-	d, err := time.ParseInLocation(time.DateOnly, date, time.FixedZone("CST", 8*3600))
-	if err != nil {
-		panic(err)
-	}
-	c.mu.Lock()
-	c.t = d.Add(10 * time.Hour)
-	c.mu.Unlock()
-}
+// clock is the settable NowFunc of the tests.
+type clock = ratingstest.Clock
 
 var (
 	county   = ratings.Actor{Name: "江岸区监察大队", Role: ratings.RoleCounty, Region: "420102"}
@@ -53,8 +35,8 @@ func TestWholePeriod(t *testing.T) {
 	ratingstest.ForEachDB(t, func(t *testing.T, db *bun.DB) {
 		ctx := context.Background()
 		clk := &clock{}
-		clk.set("2026-01-10")
-		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+		clk.Set("2026-01-10")
+		svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 		require.NoError(t, err)
 		activateNational(t, svc, 2024)
 		activateNational(t, svc, 2025)
@@ -81,7 +63,7 @@ func TestWholePeriod(t *testing.T) {
 		require.NoError(t, err)
 		publishAll(t, svc, db, clk, 2024, "2025-02-10", "2025-02-20")
 
-		clk.set("2026-02-02")
+		clk.Set("2026-02-02")
 		rep, err := svc.Rate(ctx, county, ratings.RateParams{Period: 2025})
 		require.NoError(t, err)
 		require.Equal(t, 6, rep.Rated)
@@ -115,7 +97,7 @@ func TestWholePeriod(t *testing.T) {
 
 		// Publicize on Thu 2026-02-12: 5 working days are Fri 13, Sat 14 (make-up
 		// working day), then the Spring Festival (16–20, 23 off), Tue 24, 25, 26.
-		clk.set("2026-02-12")
+		clk.Set("2026-02-12")
 		n, ends, err := svc.Publicize(ctx, county, ratings.PublicizeParams{Period: 2025})
 		require.NoError(t, err)
 		require.Equal(t, 6, n)
@@ -123,7 +105,7 @@ func TestWholePeriod(t *testing.T) {
 
 		cur = currentRatings(t, db, 2025)
 		// An objection to codes[2] (C) is upheld; one to codes[3] is rejected.
-		clk.set("2026-02-13")
+		clk.Set("2026-02-13")
 		o1, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[2]].ID, FiledBy: "某某公司 张经理", Contact: "zhang@example.com", Address: "192.0.2.10", Reason: "拒不整改系误认定", Evidence: "整改回执"})
 		require.NoError(t, err)
 		o2, err := svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[3]].ID, FiledBy: "职工 李某", Contact: "13800000002", Address: "192.0.2.11", Reason: "该公司拖欠工资"})
@@ -153,25 +135,25 @@ func TestWholePeriod(t *testing.T) {
 		require.NoError(t, err)
 		rr, err = svc.Confirm(ctx, county, ratings.Ref{ID: rr.ID, LockVersion: rr.LockVersion}, "", "")
 		require.NoError(t, err)
-		clk.set("2026-02-24")
+		clk.Set("2026-02-24")
 		n, ends2, err := svc.Publicize(ctx, county, ratings.PublicizeParams{Period: 2025, IDs: []int64{rr.ID}})
 		require.NoError(t, err)
 		require.Equal(t, 1, n)
 		require.Equal(t, "2026-03-02", ends2, "Sat 28 February is a make-up working day")
 
 		// Inside the window nothing is published; the day after it ends, the first batch is.
-		clk.set("2026-02-26")
+		clk.Set("2026-02-26")
 		published, err := svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Zero(t, published)
-		clk.set("2026-02-27")
+		clk.Set("2026-02-27")
 		published, err = svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 5, published)
 		// Too late to object to those.
 		_, err = svc.FileObjection(ctx, ratings.ObjectionParams{RatingID: cur[codes[0]].ID, FiledBy: "x", Contact: "13800000004", Address: "192.0.2.14", Reason: "y"})
 		require.ErrorIs(t, err, ratings.ErrNotFound)
-		clk.set("2026-03-04")
+		clk.Set("2026-03-04")
 		published, err = svc.Tick(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, published)
@@ -180,7 +162,7 @@ func TestWholePeriod(t *testing.T) {
 		}
 
 		// A correction after publication; the rating in force before and after it.
-		clk.set("2026-04-01")
+		clk.Set("2026-04-01")
 		pub := currentRatings(t, db, 2025)[codes[1]]
 		_, err = db.ExecContext(ctx, "UPDATE ratings SET grade = 'C' WHERE id = ?", pub.ID)
 		require.Error(t, err, "a published rating cannot be edited in place")
@@ -251,7 +233,7 @@ func currentRatings(t *testing.T, db *bun.DB, period int) map[string]ratings.Rat
 func publishAll(t *testing.T, svc *ratings.Service, db *bun.DB, clk *clock, period int, on, after string) {
 	t.Helper()
 	ctx := context.Background()
-	clk.set(on)
+	clk.Set(on)
 	for _, r := range currentRatings(t, db, period) {
 		rv, err := svc.Review(ctx, admin, ratings.Ref{ID: r.ID, LockVersion: r.LockVersion})
 		require.NoError(t, err)
@@ -260,7 +242,7 @@ func publishAll(t *testing.T, svc *ratings.Service, db *bun.DB, clk *clock, peri
 	}
 	_, _, err := svc.Publicize(ctx, admin, ratings.PublicizeParams{Period: period, Region: "420000"})
 	require.NoError(t, err)
-	clk.set(after)
+	clk.Set(after)
 	_, err = svc.Tick(ctx)
 	require.NoError(t, err)
 }
@@ -271,8 +253,8 @@ func TestPublicizeNeedsTheYearsCalendar(t *testing.T) {
 	t.Parallel()
 	db := ratingstest.SQLite(t)
 	clk := &clock{}
-	clk.set("2040-01-05")
-	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now})
+	clk.Set("2040-01-05")
+	svc, err := ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now})
 	require.NoError(t, err)
 	activateNational(t, svc, 2039)
 	_, _, err = svc.Publicize(context.Background(), admin, ratings.PublicizeParams{Period: 2039, Region: "420000"})
@@ -283,7 +265,7 @@ func TestPublicizeNeedsTheYearsCalendar(t *testing.T) {
 	cal, err := ratings.LoadCalendar(extra)
 	require.NoError(t, err)
 	require.True(t, cal.Covers(2040))
-	svc, err = ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.now, Calendar: cal})
+	svc, err = ratings.NewService(db, ratings.ServiceParams{NowFunc: clk.Now, Calendar: cal})
 	require.NoError(t, err)
 	n, ends, err := svc.Publicize(context.Background(), admin, ratings.PublicizeParams{Period: 2039, Region: "420000"})
 	require.NoError(t, err)

@@ -194,13 +194,7 @@ func seedEmployers(t *testing.T, url string, n int) {
 // character are both right.
 func validCode(t *testing.T, region string, n int) string {
 	t.Helper()
-	org := fmt.Sprintf("MA%06d", n)
-	oc, err := engine.OrgCheckChar(org)
-	require.NoError(t, err)
-	first := "91" + region + org + string(oc)
-	c, err := engine.USCCCheckChar(first)
-	require.NoError(t, err)
-	return first + string(c)
+	return ratingstest.CodeN(region, n)
 }
 
 func readFile(t *testing.T, path string) string {

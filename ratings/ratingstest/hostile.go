@@ -12,8 +12,6 @@ import (
 	"io"
 	"strings"
 	"sync"
-
-	"laborcredit/engine"
 )
 
 // HostileFile is a record file made to hurt an import: a zip bomb, a
@@ -159,19 +157,7 @@ var hostileOnce = sync.OnceValue(func() []HostileFile {
 })
 
 // HostileCode is a valid USCC in 江岸区 (420102) for a serial number.
-func HostileCode(n int) string {
-	org := fmt.Sprintf("H%07d", n)
-	oc, err := engine.OrgCheckChar(org)
-	if err != nil {
-		panic(err)
-	}
-	first := "91420102" + org + string(oc)
-	c, err := engine.USCCCheckChar(first)
-	if err != nil {
-		panic(err)
-	}
-	return first + string(c)
-}
+func HostileCode(n int) string { return Code("420102", fmt.Sprintf("H%07d", n)) }
 
 // hostileRow is a sheet row of inline strings.
 func hostileRow(cells ...string) string {
