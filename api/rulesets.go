@@ -20,7 +20,7 @@ func (s *server) uploadRuleSet(c *gin.Context) {
 		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
 		return
 	}
-	row, err := s.svc.UploadRuleSet(c.Request.Context(), actor(c), cmpOr(c.Query("name"), "upload.yaml"), src)
+	row, err := s.svc.UploadRuleSet(c.Request.Context(), actor(c), cmp.Or(c.Query("name"), "upload.yaml"), src)
 	if err != nil {
 		writeError(c, s.log, err)
 		return
@@ -36,7 +36,7 @@ func (s *server) readRuleSet(c *gin.Context, name string) (*engine.RuleSet, bool
 		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
 		return nil, false
 	}
-	rs, err := engine.Load(cmpOr(c.Query("name"), name), src)
+	rs, err := engine.Load(cmp.Or(c.Query("name"), name), src)
 	var rse engine.RuleSetError
 	switch {
 	case errors.As(err, &rse):
@@ -59,7 +59,7 @@ func (s *server) checkRuleSet(c *gin.Context) {
 		writeError(c, s.log, &httpError{status: http.StatusRequestEntityTooLarge, detail: "rule set too large"})
 		return
 	}
-	rs, err := s.svc.CheckRuleSet(actor(c), cmpOr(c.Query("name"), "upload.yaml"), src)
+	rs, err := s.svc.CheckRuleSet(actor(c), cmp.Or(c.Query("name"), "upload.yaml"), src)
 	var rse engine.RuleSetError
 	switch {
 	case errors.As(err, &rse):
@@ -79,7 +79,7 @@ func writeRuleErrors(c *gin.Context, rse engine.RuleSetError) {
 	for _, re := range rse {
 		field := "rule_set"
 		if re.Rule != "" {
-			field = re.Rule + "." + cmpOr(re.Field, "rule")
+			field = re.Rule + "." + cmp.Or(re.Field, "rule")
 		}
 		p.Errors = append(p.Errors, fieldError{Field: field, Reason: re.Error()})
 	}

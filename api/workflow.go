@@ -154,13 +154,6 @@ func (s *server) bulkStep(step func(context.Context, ratings.Actor, ratings.Bulk
 	}
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
 func (s *server) listRatings(c *gin.Context) {
 	period, err := intQuery(c, "period")
 	var page int

@@ -1,6 +1,7 @@
 package ratings
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"database/sql/driver"
@@ -62,7 +63,7 @@ func dbError(err error) error {
 		case "23505":
 			return fmt.Errorf("%w: %s", ErrConflict, pqe.Detail)
 		case "23514", "23503", "23502", "22007", "22008", "23P01", "22003":
-			return &ValidationError{Field: cmpOr(pqe.Column, pqe.Constraint, "row"), Reason: pqe.Message}
+			return &ValidationError{Field: cmp.Or(pqe.Column, pqe.Constraint, "row"), Reason: pqe.Message}
 		}
 		return err
 	}
@@ -75,15 +76,6 @@ func dbError(err error) error {
 		return &ValidationError{Field: "row", Reason: msg}
 	}
 	return err
-}
-
-func cmpOr(vals ...string) string {
-	for _, v := range vals {
-		if v != "" {
-			return v
-		}
-	}
-	return ""
 }
 
 // IsUnavailable reports whether err says the database is unavailable:
