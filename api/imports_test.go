@@ -215,6 +215,9 @@ func xlsxFile(t *testing.T, rows [][]any) []byte {
 func importStreamRequest(t *testing.T, kind, secret, fileName string, r io.Reader) *http.Request {
 	t.Helper()
 	pr, pw := io.Pipe()
+	// A server that answers without reading the whole body (429, 413)
+	// leaves the writer blocked: closing the reader ends it.
+	t.Cleanup(func() { pr.CloseWithError(io.ErrClosedPipe) })
 	mw := multipart.NewWriter(pw)
 	go func() {
 		fw, err := mw.CreateFormFile("file", fileName)
