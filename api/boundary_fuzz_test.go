@@ -108,10 +108,10 @@ func FuzzCheckQuery(f *testing.F) {
 func TestKeyedLimiterBounded(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 4, 8, 2, 0, 0, 0, time.UTC)
-	k := newKeyedLimiter(1, 2, 100, time.Minute)
+	k := &ipLimit{keys: newLRULimiter[string](100, time.Minute), rate: 1, burst: 2}
 	for i := range 1000 {
 		require.Zero(t, k.take("10.0.0."+strconv.Itoa(i), now))
-		require.LessOrEqual(t, k.len(), 100)
+		require.LessOrEqual(t, k.keys.len(), 100)
 	}
 	// A key over its limit waits, without spending; then it may go again.
 	require.Zero(t, k.take("a", now))
@@ -124,5 +124,5 @@ func TestKeyedLimiterBounded(t *testing.T) {
 	// Idle keys are dropped by the sweep that a new key starts.
 	later := now.Add(2 * time.Minute)
 	require.Zero(t, k.take("b", later))
-	require.Equal(t, 1, k.len())
+	require.Equal(t, 1, k.keys.len())
 }

@@ -82,12 +82,7 @@ func (l *limitListener) key(addr net.Addr) (string, bool) {
 			return "", false
 		}
 	}
-	if a.Is6() {
-		if p, err := a.WithZone("").Prefix(64); err == nil {
-			return p.String(), true
-		}
-	}
-	return a.String(), true
+	return addressKey(a), true
 }
 
 func (l *limitListener) admit(key string, counted bool) bool {

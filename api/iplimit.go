@@ -4,9 +4,7 @@ import (
 	"math"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strconv"
-	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -31,7 +29,7 @@ type IPLimits struct {
 	// default 10.
 	PostBurst int
 	// MaxAddresses is how many addresses are tracked at once; default
-	// 100,000. Past it, addresses idle the longest are forgotten first.
+	// 100,000. Past it, the least recently seen address is forgotten.
 	MaxAddresses int
 	// Idle is how long an address is remembered after its last request;
 	// default 10 minutes (long enough for any bucket to refill).
@@ -62,92 +60,22 @@ func (l IPLimits) withDefaults() IPLimits {
 	return l
 }
 
-// keyedLimiter is a token bucket per key, in a map of bounded size: keys
-// idle for longer than idle are dropped, and when the map is full the
-// key idle the longest goes first.
-type keyedLimiter struct {
-	every rate.Limit
-	burst int
-	max   int
-	idle  time.Duration
-
-	mu    sync.Mutex
-	m     map[string]*keyedEntry
-	swept time.Time
-}
-
-type keyedEntry struct {
-	lim  *rate.Limiter
-	seen time.Time
-}
-
-func newKeyedLimiter(perSecond float64, burst, maxKeys int, idle time.Duration) *keyedLimiter {
-	return &keyedLimiter{every: rate.Limit(perSecond), burst: burst, max: maxKeys, idle: idle, m: map[string]*keyedEntry{}}
-}
-
-// take spends a token of key at now and returns 0, or how long until one
-// is there (nothing is spent then).
-func (k *keyedLimiter) take(key string, now time.Time) time.Duration {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	e, ok := k.m[key]
-	if !ok {
-		if len(k.m) >= k.max || now.Sub(k.swept) > k.idle {
-			k.sweep(now)
-		}
-		e = &keyedEntry{lim: rate.NewLimiter(k.every, k.burst)}
-		k.m[key] = e
-	}
-	e.seen = now
-	r := e.lim.ReserveN(now, 1)
-	if !r.OK() {
-		return time.Duration(math.MaxInt64)
-	}
-	if d := r.DelayFrom(now); d > 0 {
-		r.CancelAt(now)
-		return d
-	}
-	return 0
-}
-
-// sweep drops idle keys and, if the map is still full, the oldest tenth.
-func (k *keyedLimiter) sweep(now time.Time) {
-	k.swept = now
-	for key, e := range k.m {
-		if now.Sub(e.seen) > k.idle {
-			delete(k.m, key)
-		}
-	}
-	if len(k.m) < k.max {
-		return
-	}
-	type aged struct {
-		key  string
-		seen time.Time
-	}
-	all := make([]aged, 0, len(k.m))
-	for key, e := range k.m {
-		all = append(all, aged{key, e.seen})
-	}
-	// Forget the least recently seen tenth (at least one) at once, so a
-	// flood of new addresses costs one sort per tenth of the map.
-	slices.SortFunc(all, func(a, b aged) int { return a.seen.Compare(b.seen) })
-	for _, a := range all[:max(1, len(all)/10)] {
-		delete(k.m, a.key)
-	}
-}
-
-// len is how many keys are tracked.
-func (k *keyedLimiter) len() int {
-	k.mu.Lock()
-	defer k.mu.Unlock()
-	return len(k.m)
-}
-
-// ipLimits are the public endpoints' limiters, GETs and POSTs apart.
+// ipLimits are the public endpoints' limiters, GETs and POSTs apart, on
+// the one bounded per-key bucket map the credit keys use (lruLimiter).
 type ipLimits struct {
-	get, post *keyedLimiter
+	get, post *ipLimit
 	now       func() time.Time
+}
+
+// ipLimit is one rate and burst, per address.
+type ipLimit struct {
+	keys  *lruLimiter[string]
+	rate  rate.Limit
+	burst int
+}
+
+func (l *ipLimit) take(addr string, now time.Time) time.Duration {
+	return l.keys.take(addr, now, l.rate, l.burst)
 }
 
 func newIPLimits(l IPLimits) *ipLimits {
@@ -155,8 +83,10 @@ func newIPLimits(l IPLimits) *ipLimits {
 		return nil
 	}
 	l = l.withDefaults()
-	return &ipLimits{get: newKeyedLimiter(l.GetPerSecond, l.GetBurst, l.MaxAddresses, l.Idle),
-		post: newKeyedLimiter(l.PostPerSecond, l.PostBurst, l.MaxAddresses, l.Idle), now: time.Now}
+	return &ipLimits{
+		get:  &ipLimit{keys: newLRULimiter[string](l.MaxAddresses, l.Idle), rate: rate.Limit(l.GetPerSecond), burst: l.GetBurst},
+		post: &ipLimit{keys: newLRULimiter[string](l.MaxAddresses, l.Idle), rate: rate.Limit(l.PostPerSecond), burst: l.PostBurst},
+		now:  time.Now}
 }
 
 // limitIP answers 429, with Retry-After in whole seconds, to an address
@@ -190,17 +120,22 @@ func (s *server) limitIP(c *gin.Context) {
 // mapped into IPv6 unmapped.
 func clientAddress(c *gin.Context) string {
 	ip := c.ClientIP()
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
+	if a, err := netip.ParseAddr(ip); err == nil {
+		return addressKey(a)
 	}
+	return ip
+}
+
+// addressKey is the key an address counts under in every per-address
+// limit (requests, objections, connections): IPv4 as itself (unmapped
+// from IPv6), IPv6 as its /64.
+func addressKey(a netip.Addr) string {
 	a = a.Unmap()
 	if a.Is4() {
 		return a.String()
 	}
-	p, err := a.WithZone("").Prefix(64)
-	if err != nil {
-		return ip
+	if p, err := a.WithZone("").Prefix(64); err == nil {
+		return p.String()
 	}
-	return p.String()
+	return a.String()
 }
