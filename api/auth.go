@@ -1,9 +1,7 @@
 package api
 
 import (
-	"math"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -39,7 +37,7 @@ func (s *server) requireClient(c *gin.Context) {
 		return
 	}
 	if wait := s.take(cl); wait > 0 {
-		c.Header("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		retryAfter(c, wait)
 		writeError(c, s.log, &httpError{status: http.StatusTooManyRequests, detail: "rate limit of this key exceeded"})
 		return
 	}

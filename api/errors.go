@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
@@ -47,6 +48,12 @@ func badRequest(field, detail string) error {
 	return &httpError{status: http.StatusBadRequest, detail: detail, field: field}
 }
 
+// retryAfter sets Retry-After to a wait in whole seconds, rounded up
+// (at least 1, at most a day).
+func retryAfter(c *gin.Context, wait time.Duration) {
+	c.Header("Retry-After", strconv.FormatInt(int64(math.Ceil(min(max(wait, time.Second), 24*time.Hour).Seconds())), 10))
+}
+
 // writeError is the one place that maps errors to status codes; a 500 is
 // logged and its body says nothing of the cause.
 func writeError(c *gin.Context, log *slog.Logger, err error) {
@@ -59,7 +66,7 @@ func writeError(c *gin.Context, log *slog.Logger, err error) {
 	case errors.As(err, &le):
 		p.Status, p.Detail = http.StatusTooManyRequests, le.Error()
 		if le.RetryAfter > 0 {
-			c.Header("Retry-After", strconv.Itoa(int(math.Ceil(le.RetryAfter.Seconds()))))
+			retryAfter(c, le.RetryAfter)
 		}
 	case errors.As(err, &ce):
 		p.Status, p.Detail = http.StatusBadRequest, ce.Error()

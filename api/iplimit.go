@@ -1,10 +1,8 @@
 package api
 
 import (
-	"math"
 	"net/http"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -105,7 +103,7 @@ func (s *server) limitIP(c *gin.Context) {
 		c.Next()
 		return
 	}
-	c.Header("Retry-After", strconv.FormatInt(int64(math.Ceil(min(wait, 24*time.Hour).Seconds())), 10))
+	retryAfter(c, wait)
 	err := &httpError{status: http.StatusTooManyRequests, detail: "too many requests from this address; try again later"}
 	if isWebPath(c.Request.URL.Path) {
 		s.webRefuse(c, err)
