@@ -110,11 +110,6 @@ func (e *CodeError) Error() string { return "malformed unified social credit cod
 
 func (e *CodeError) Unwrap() error { return e.Err }
 
-// ValidCode is CheckCode against the service's database: a code that
-// fails its check characters passes only if it is on the legacy list.
-func (s *Service) ValidCode(ctx context.Context, uscc string) error {
-	return CheckCode(ctx, s.db, uscc)
-}
 
 // AddLegacyCode puts a real code that fails its check character on the
 // allow-list. Only an admin may, and it is audited.
